@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
 import zlib
 from pathlib import Path
+
+from dltutorials.atomic import atomic_path
 
 __all__ = ["DataError", "candidate_urls", "sha256_of", "download"]
 
@@ -24,6 +24,10 @@ _CHUNK = 1 << 20
 
 class DataError(RuntimeError):
     """A data file could not be obtained or failed validation (one-line message)."""
+
+
+class _Rejected(Exception):
+    """One URL failed; the reason is collected and the next URL tried."""
 
 
 def _one_line(text: object) -> str:
@@ -109,16 +113,13 @@ def download(urls: list[str], destination: Path, sha256: str, timeout: float = 6
 
     failures: list[str] = []
     for url in urls:
-        fd, tmp_name = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
-        os.close(fd)
-        tmp_path = Path(tmp_name)
         try:
-            reason = _fetch(url, tmp_path, sha256, timeout, destination.name.endswith(".gz"))
-            if reason is None:
-                os.replace(tmp_path, destination)
-                return destination
-            failures.append(f"{url}: {reason}")
-        finally:
-            tmp_path.unlink(missing_ok=True)
+            with atomic_path(destination) as tmp:
+                reason = _fetch(url, tmp, sha256, timeout, destination.name.endswith(".gz"))
+                if reason is not None:
+                    raise _Rejected(reason)
+            return destination
+        except _Rejected as rejected:
+            failures.append(f"{url}: {rejected}")
 
     raise DataError(f"could not download {destination.name} to {destination}: " + "; ".join(failures))

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import gzip
-import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from dltutorials.atomic import atomic_path
 from dltutorials.data.download import DataError, _one_line
 
 __all__ = ["SPLITS", "prepare_pickle", "load_split"]
@@ -64,13 +63,8 @@ def _validate_split(
 
 def _write_npz(path: Path, x: np.ndarray, y: np.ndarray) -> None:
     """Write ``x``/``y`` to ``path`` atomically (temp file + os.replace)."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, x=x, y=y)
-        os.replace(tmp_name, path)
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, x=x, y=y)
 
 
 def prepare_pickle(

@@ -1,0 +1,29 @@
+# The Deep Learning Tutorials (LISA lab, 2014) as a pipeline.
+#
+#   snakemake --cores 4                          # paper preset: results/{logreg,mlp,lenet}.csv
+#   snakemake --cores 4 results/mlp.csv          # one model, paper preset
+#   snakemake --cores 4 --config preset=quick    # results/quick/*.csv
+#
+# Hyperparameters live in the Hydra configs under conf/; this file only wires stages.
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "conf/workflow.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+
+
+rule all:
+    input:
+        [table_path(model, config["preset"]) for model in config["models"]],
+
+
+include: "workflow/rules/data.smk"
+include: "workflow/rules/supervised.smk"

@@ -1,0 +1,114 @@
+"""One source of truth for settings: the Hydra configs under ``conf/``.
+
+``compose`` gives the same composed config to the stages, the Snakefile and
+the tests; ``validate`` rejects bad values before any training starts.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+from hydra import compose as hydra_compose
+from hydra import initialize_config_dir
+from hydra.utils import get_class
+from omegaconf import DictConfig, OmegaConf
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CONFIG_DIR = PROJECT_ROOT / "conf"
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the message names its full key."""
+
+
+def compose(overrides: list[str] | tuple[str, ...] = (), config_name: str = "config") -> DictConfig:
+    """Compose ``conf/<config_name>.yaml`` with Hydra overrides such as ``["model=mlp", "preset=quick"]``."""
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return hydra_compose(config_name=config_name, overrides=list(overrides))
+
+
+def available(group: str) -> list[str]:
+    """Options of a config group, e.g. ``available("model")``."""
+    return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+
+
+# Keys checked wherever they appear in the model and data sections.
+POSITIVE = {"learning_rate", "batch_size", "max_epochs", "patience", "patience_increase",
+            "n_hidden", "n_in", "n_out", "filter_size", "pool_size", "updates_per_step",
+            "eval_batch_size", "train_subset"}
+NON_NEGATIVE = {"l1_reg", "l2_reg"}
+FRACTION = {"improvement_threshold"}  # in (0, 1]
+INTEGER = {"batch_size", "max_epochs", "patience", "n_hidden", "n_in", "n_out", "filter_size",
+           "pool_size", "updates_per_step", "eval_batch_size", "train_subset"}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_value(key: str, value: Any) -> None:
+    name = key.rsplit(".", 1)[-1]
+    if value is None and name == "train_subset":
+        return
+    if name in INTEGER and not (isinstance(value, int) and not isinstance(value, bool)):
+        raise ConfigError(f"{key} must be an integer, got {value!r}")
+    if name in POSITIVE | NON_NEGATIVE | FRACTION and not _is_number(value):
+        raise ConfigError(f"{key} must be a number, got {value!r}")
+    if name in POSITIVE and value <= 0:
+        raise ConfigError(f"{key} must be > 0, got {value!r}")
+    if name in NON_NEGATIVE and value < 0:
+        raise ConfigError(f"{key} must be >= 0, got {value!r}")
+    if name in FRACTION and not 0 < value <= 1:
+        raise ConfigError(f"{key} must be in (0, 1], got {value!r}")
+
+
+def _walk(node: Any, prefix: str):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk(value, f"{prefix}.{key}")
+    else:
+        yield prefix, node
+
+
+def _check_constructor_arguments(key: str, section: dict) -> None:
+    """Every argument must exist in the class's signature, with a value of the annotated type."""
+    target = section.get("_target_")
+    try:
+        cls = get_class(target)
+    except Exception as error:  # hydra wraps import errors in several types
+        raise ConfigError(f"{key}._target_: cannot import {target!r} ({error})") from None
+    parameters = inspect.signature(cls).parameters
+    for name, value in section.items():
+        if name == "_target_":
+            continue
+        if name not in parameters:
+            raise ConfigError(f"{key}.{name} is not a parameter of {cls.__name__} "
+                              f"(expected one of {sorted(parameters)})")
+        annotation = str(parameters[name].annotation)
+        if annotation in ("float", "int") and not _is_number(value):
+            raise ConfigError(f"{key}.{name} must be a number, got {value!r}")
+        if annotation == "str" and not isinstance(value, str):
+            raise ConfigError(f"{key}.{name} must be a string, got {value!r}")
+
+
+def validate(cfg: DictConfig) -> dict:
+    """Resolve ``cfg`` and check it; returns the resolved plain dict. Raises ConfigError."""
+    try:
+        plain = OmegaConf.to_container(cfg, resolve=True)
+    except Exception as error:
+        raise ConfigError(f"cannot resolve the config: {error}") from None
+    for section in ("model", "data", "trainer", "paths"):
+        if section not in plain:
+            raise ConfigError(f"missing config section {section!r}")
+    model_names = available("model")
+    if plain["model"].get("name") not in model_names:
+        raise ConfigError(f"model.name {plain['model'].get('name')!r} is not one of {model_names}")
+    for key, value in [*_walk(plain["model"], "model"), *_walk(plain["data"], "data")]:
+        _check_value(key, value)
+    _check_constructor_arguments("model.module", plain["model"]["module"])
+    _check_constructor_arguments("data.datamodule", plain["data"]["datamodule"])
+    if not isinstance(plain.get("seed"), int) or isinstance(plain.get("seed"), bool):
+        raise ConfigError(f"seed must be an integer, got {plain.get('seed')!r}")
+    return plain

@@ -1,0 +1,19 @@
+"""Logistic regression on raw pixels (tutorial chapter 4)."""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from dltutorials.models.classifier import LogisticLayer, TutorialClassifier
+
+
+class LogisticRegression(TutorialClassifier):
+    """P(Y=i|x, W, b) = softmax_i(W x + b), with W and b initialised at zero (section 4.1)."""
+
+    def __init__(self, n_in: int, n_out: int, learning_rate: float, l1_reg: float = 0.0, l2_reg: float = 0.0) -> None:
+        super().__init__(learning_rate, l1_reg, l2_reg, n_out)
+        self.save_hyperparameters()
+        self.logistic = LogisticLayer(n_in, n_out)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.logistic(x.flatten(1))

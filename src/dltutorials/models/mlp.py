@@ -1,0 +1,33 @@
+"""Multilayer perceptron with one hidden layer (tutorial chapter 5)."""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from dltutorials.models.classifier import LogisticLayer, TanhOrSigmoidLayer, TutorialClassifier
+
+
+class MLP(TutorialClassifier):
+    """f(x) = softmax(b2 + W2 s(b1 + W1 x)) (section 5.1).
+
+    W1 is Glorot-uniform (x4 for a sigmoid s), the logistic layer starts at zero.
+    The tutorial's protocol: 784-500(tanh)-10, lr 0.01, L1 0, L2 1e-4, batch 20.
+    """
+
+    def __init__(
+        self,
+        n_in: int,
+        n_hidden: int,
+        n_out: int,
+        learning_rate: float,
+        l1_reg: float = 0.0,
+        l2_reg: float = 0.0,
+        activation: str = "tanh",
+    ) -> None:
+        super().__init__(learning_rate, l1_reg, l2_reg, n_out)
+        self.save_hyperparameters()
+        self.hidden = TanhOrSigmoidLayer(n_in, n_hidden, activation)
+        self.logistic = LogisticLayer(n_hidden, n_out)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.logistic(self.hidden(x.flatten(1)))

@@ -1,0 +1,98 @@
+"""Train one model under one preset and measure its test error with the best-validation weights.
+
+    python -m dltutorials.stages.train model=mlp preset=quick seed=1
+    python -m dltutorials.stages.train -m model=logreg model.module.learning_rate=0.1,0.13   # a sweep
+
+Writes into the run directory (``paths.run_dir``): ``model.ckpt``, ``config.yaml``
+(the resolved config), ``logs/metrics.csv`` and, last, ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import hydra
+import lightning as L
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from dltutorials.atomic import atomic_path, write_json, write_text
+from dltutorials.config import CONFIG_DIR, ConfigError, validate
+from dltutorials.provenance import git_commit, library_versions
+from dltutorials.results import tutorial_value
+from dltutorials.training.early_stopping import TutorialEarlyStopping
+
+# Data is in memory and sliced: worker processes would only add overhead.
+warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated.*")  # inside lightning 2.6 + torch 2.13
+
+
+def train(cfg: DictConfig) -> dict:
+    """Fit ``cfg.model`` on ``cfg.data`` with the tutorial's early stopping; returns the result row."""
+    plain = validate(cfg)
+    run_dir = Path(cfg.paths.run_dir)
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    L.seed_everything(cfg.seed, verbose=False)
+
+    datamodule = instantiate(cfg.data.datamodule)
+    datamodule.setup("fit")
+    stopping = TutorialEarlyStopping(datamodule.n_train_batches, **cfg.model.early_stopping)
+    datamodule.chunk_alignment = stopping.validation_frequency
+    model = instantiate(cfg.model.module)
+    trainer = instantiate(cfg.trainer, callbacks=[stopping], logger=instantiate(cfg.logger))
+
+    start = time.perf_counter()
+    trainer.fit(model, datamodule=datamodule)  # ends with the best-validation weights restored
+    train_seconds = time.perf_counter() - start
+    test_error = trainer.test(model, datamodule=datamodule, verbose=False)[0]["test/error"]
+
+    model_name, dataset = cfg.model.name, cfg.data.name
+    reported = tutorial_value(model_name, dataset, "test_error")
+    summary = stopping.summary()
+    row = {
+        "model": model_name,
+        "preset": cfg.preset_name,
+        "seed": cfg.seed,
+        "dataset": dataset,
+        "best_valid_error": summary["best_valid_error"],
+        "test_error": round(test_error, 4),
+        "best_epoch": summary["best_epoch"],
+        "best_iteration": summary["best_iteration"],
+        "epochs_run": summary["epochs_run"],
+        "train_seconds": round(train_seconds, 2),
+        "tutorial_valid_error": tutorial_value(model_name, dataset, "valid_error"),
+        "tutorial_test_error": reported,
+        "test_error_minus_tutorial": None if reported is None else round(test_error - reported, 4),
+        "device": str(model.device),
+        "host": socket.gethostname(),
+        "git_commit": git_commit(),
+        "versions": library_versions(),
+    }
+    with atomic_path(run_dir / "model.ckpt") as tmp:
+        trainer.save_checkpoint(tmp)
+    write_text(run_dir / "config.yaml", OmegaConf.to_yaml(plain))
+    write_json(run_dir / "metrics.json", row)  # last: its presence marks a finished run
+    return row
+
+
+@hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    # In a multirun sweep every job gets its own output directory.
+    OmegaConf.update(cfg, "paths.run_dir", HydraConfig.get().runtime.output_dir)
+    try:
+        row = train(cfg)
+    except ConfigError as error:
+        sys.exit(f"config error: {error}")
+    print(f"{row['model']} ({row['preset']}): best valid {row['best_valid_error']:.2f} %, "
+          f"test {row['test_error']:.2f} % after {row['epochs_run']} epochs, {row['train_seconds']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+# Helpers shared by the rules: the Hydra configs are read here (compose API),
+# so the DAG follows conf/ and there is one source of truth.
+
+import functools
+import shlex
+import sys
+
+from omegaconf import OmegaConf
+
+from dltutorials.config import ConfigError, available, compose, validate as validate_run
+
+PYTHON = shlex.quote(sys.executable)
+SPLITS = ["train", "valid", "test"]
+MODELS = available("model")
+PRESETS = available("preset")
+
+for _preset in [config["preset"]]:
+    if _preset not in PRESETS:
+        raise WorkflowError(f"config preset={_preset!r} is not one of {PRESETS} (conf/preset/)")
+for _model in config["models"]:
+    if _model not in MODELS:
+        raise WorkflowError(f"config models: {_model!r} is not one of {MODELS} (conf/model/)")
+
+
+wildcard_constraints:
+    model="|".join(MODELS),
+    preset="|".join(PRESETS),
+    seed=r"\d+",
+    dataset=r"[a-z0-9_]+",
+
+
+def hydra_overrides(extra=()):
+    """Overrides every stage gets: the workflow's own, then the mirror if configured."""
+    overrides = [*config["overrides"], *extra]
+    if config["data_mirror"]:
+        overrides.append(f"data.mirror={config['data_mirror']}")
+    return overrides
+
+
+@functools.cache
+def run_config(model, preset):
+    """The resolved Hydra config of one run as a dict (validated: bad values stop the DAG here)."""
+    cfg = compose(hydra_overrides([f"model={model}", f"preset={preset}"]))
+    try:
+        return validate_run(cfg)
+    except ConfigError as error:
+        raise WorkflowError(f"model={model} preset={preset}: {error}")
+
+
+def training_fingerprint(model, preset):
+    """Everything that changes a trained model; Snakemake reruns a job when it changes."""
+    cfg = run_config(model, preset)
+    data = {"name": cfg["data"]["name"], "datamodule": cfg["data"]["datamodule"]}
+    return OmegaConf.to_yaml({"model": cfg["model"], "trainer": cfg["trainer"], "data": data})
+
+
+def prepared_data(model, preset):
+    data_dir = run_config(model, preset)["data"]["prepared_dir"]
+    return [f"{data_dir}/{split}.npz" for split in SPLITS]
+
+
+def run_dir(model, preset, seed):
+    return f"results/runs/{preset}/{model}/seed{seed}"
+
+
+def table_path(model, preset):
+    """results/<model>.csv for the paper preset, results/<preset>/<model>.csv otherwise."""
+    return f"results/{model}.csv" if preset == "paper" else f"results/{preset}/{model}.csv"
+
+
+def run_metrics(model, preset):
+    return [f"{run_dir(model, preset, seed)}/metrics.json" for seed in config["seeds"]]
+
+
+def quoted(overrides):
+    return " ".join(shlex.quote(o) for o in overrides)

@@ -1,0 +1,47 @@
+# Supervised models trained from scratch (tutorial chapters 4-6): logreg, mlp, lenet.
+
+
+rule train:
+    input:
+        lambda w: prepared_data(w.model, w.preset),
+    output:
+        metrics="results/runs/{preset}/{model}/seed{seed}/metrics.json",
+        checkpoint="results/runs/{preset}/{model}/seed{seed}/model.ckpt",
+    params:
+        fingerprint=lambda w: training_fingerprint(w.model, w.preset),
+        overrides=lambda w: quoted(hydra_overrides()),
+    threads: 2
+    resources:
+        mem_mb=4000,
+    log:
+        "results/logs/train_{preset}_{model}_seed{seed}.log",
+    shell:
+        "{PYTHON} -m dltutorials.stages.train model={wildcards.model} preset={wildcards.preset}"
+        " seed={wildcards.seed} num_threads={threads} trainer.enable_progress_bar=false"
+        " {params.overrides} > {log} 2>&1"
+
+
+rule table_paper:
+    input:
+        lambda w: run_metrics(w.model, "paper"),
+    output:
+        "results/{model}.csv",
+    localrule: True
+    run:
+        from dltutorials.results import write_table
+
+        write_table(input, output[0])
+
+
+rule table:
+    input:
+        lambda w: run_metrics(w.model, w.preset),
+    output:
+        "results/{preset}/{model}.csv",
+    wildcard_constraints:
+        preset="|".join(p for p in PRESETS if p != "paper"),
+    localrule: True
+    run:
+        from dltutorials.results import write_table
+
+        write_table(input, output[0])
