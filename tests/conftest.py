@@ -1,0 +1,41 @@
+"""Shared fixtures: the tutorial's data beside the checkout (../shared/data), prepared once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from dltutorials.config import PROJECT_ROOT
+
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+MNIST_MIRROR = SHARED_DATA / "mnist" / "mnist.pkl.gz"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not MNIST_MIRROR.is_file():
+        pytest.skip(f"tutorial data not found at {SHARED_DATA} (CI lays shared/ beside the checkout)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def results_dir(tmp_path_factory, shared_data) -> Path:
+    """A results directory holding the downloaded and prepared MNIST, made through the real stages."""
+    from dltutorials.config import compose
+    from dltutorials.stages.data import download_dataset, prepare_dataset
+
+    results = tmp_path_factory.mktemp("results")
+    cfg = compose([f"paths.results_dir={results}", f"data.mirror={shared_data}"])
+    download_dataset(cfg)
+    prepare_dataset(cfg)
+    return results
+
+
+@pytest.fixture(autouse=True)
+def _no_mirror_from_environment(monkeypatch):
+    """Tests say where data comes from; a developer's DLTUTORIALS_DATA_MIRROR must not leak in."""
+    monkeypatch.delenv("DLTUTORIALS_DATA_MIRROR", raising=False)
+    yield
+    os.environ.pop("DLTUTORIALS_DATA_MIRROR", None)
