@@ -6,12 +6,15 @@
 #
 # Hyperparameters live in the Hydra configs under conf/; this file only wires stages.
 
+from pathlib import Path
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
 
-configfile: "conf/workflow.yaml"
+# Beside this file, so the workflow also runs with --directory elsewhere.
+configfile: str(Path(workflow.basedir) / "conf" / "workflow.yaml")
 
 
 validate(config, "workflow/schemas/config.schema.yaml")

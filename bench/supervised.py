@@ -7,6 +7,7 @@ is project / raw, medians over interleaved repeats.
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 
@@ -67,8 +68,8 @@ def main(repeats: int = 3) -> None:
         cfg = compose([f"model={model_name}"])
         datamodule = instantiate(cfg.data.datamodule)
         datamodule.setup("fit")
-        project, raw = interleaved(lambda: project_epoch(cfg, datamodule, epochs=2),
-                                   lambda: raw_epoch(cfg, datamodule), repeats)
+        project, raw = interleaved(functools.partial(project_epoch, cfg, datamodule, epochs=2),
+                                   functools.partial(raw_epoch, cfg, datamodule), repeats)
         report(f"{model_name}_epoch_batch{datamodule.batch_size}", project, raw, goal, repeats,
                extra=f"project {project:.3f}s raw {raw:.3f}s per epoch")
 

@@ -29,12 +29,15 @@ wildcard_constraints:
     dataset=r"[a-z0-9_]+",
 
 
+# The mirror reaches the data stages through the environment, not as a rule
+# parameter: where a file came from must not make Snakemake redo it (its
+# checksum is checked either way).
+MIRROR_ENV = f"DLTUTORIALS_DATA_MIRROR={shlex.quote(config['data_mirror'])} " if config["data_mirror"] else ""
+
+
 def hydra_overrides(extra=()):
-    """Overrides every stage gets: the workflow's own, then the mirror if configured."""
-    overrides = [*config["overrides"], *extra]
-    if config["data_mirror"]:
-        overrides.append(f"data.mirror={config['data_mirror']}")
-    return overrides
+    """Overrides of a training run: the workflow's own (config `overrides`), then ``extra``."""
+    return [*config["overrides"], *extra]
 
 
 @functools.cache

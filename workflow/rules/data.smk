@@ -4,13 +4,11 @@
 rule download:
     output:
         "results/data/{dataset}/{dataset}.pkl.gz",
-    params:
-        overrides=lambda w: quoted(hydra_overrides([f"data={w.dataset}"])),
     log:
         "results/logs/download_{dataset}.log",
     localrule: True  # needs the network: on a cluster, run on the login node
     shell:
-        "{PYTHON} -m dltutorials.stages.data download {params.overrides} > {log} 2>&1"
+        "{MIRROR_ENV}{PYTHON} -m dltutorials.stages.data download data={wildcards.dataset} > {log} 2>&1"
 
 
 rule prepare:
@@ -18,9 +16,7 @@ rule prepare:
         rules.download.output,
     output:
         expand("results/data/{{dataset}}/{split}.npz", split=SPLITS),
-    params:
-        overrides=lambda w: quoted(hydra_overrides([f"data={w.dataset}"])),
     log:
         "results/logs/prepare_{dataset}.log",
     shell:
-        "{PYTHON} -m dltutorials.stages.data prepare {params.overrides} > {log} 2>&1"
+        "{PYTHON} -m dltutorials.stages.data prepare data={wildcards.dataset} > {log} 2>&1"

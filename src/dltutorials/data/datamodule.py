@@ -95,7 +95,8 @@ class MinibatchDataModule(L.LightningDataModule):
             x, y = self.splits["train"]
             self.splits["train"] = (x[: self.train_subset], y[: self.train_subset])
         if self.n_train_batches < 1:
-            raise ValueError(f"batch_size {self.batch_size} exceeds the {len(self.splits['train'][1])} training examples")
+            n_train = len(self.splits["train"][1])
+            raise ValueError(f"batch_size {self.batch_size} exceeds the {n_train} training examples")
 
     @property
     def n_train_batches(self) -> int:

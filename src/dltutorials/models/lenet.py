@@ -56,7 +56,8 @@ class LeNet(TutorialClassifier):
         for _ in range(2):  # each conv-pool stage: valid convolution, then pooling
             height, width = (height - filter_size + 1) // pool_size, (width - filter_size + 1) // pool_size
         if height < 1 or width < 1:
-            raise ValueError(f"image_shape {list(image_shape)} is too small for two {filter_size}x{filter_size} conv-pool stages")
+            raise ValueError(f"image_shape {list(image_shape)} is too small for two "
+                             f"{filter_size}x{filter_size} conv-pool stages")
         self.hidden = TanhOrSigmoidLayer(n_kerns[1] * height * width, n_hidden, "tanh")
         self.logistic = LogisticLayer(n_hidden, n_out)
 

@@ -1,0 +1,80 @@
+"""The whole DAG on the tiny preset: download (over loopback HTTP) -> prepare -> train -> tables."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dltutorials.config import PROJECT_ROOT
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(PROJECT_ROOT / "Snakefile"), "--cores", "2"]
+COLUMNS = ["model", "preset", "seed", "dataset", "best_valid_error", "test_error", "best_epoch", "best_iteration",
+           "epochs_run", "train_seconds", "tutorial_valid_error", "tutorial_test_error", "test_error_minus_tutorial"]
+REPORTED_TEST_ERROR = {"logreg": 7.489583, "mlp": 1.65, "lenet": 0.92}
+
+
+@pytest.fixture(scope="module")
+def mirror_url(shared_data):
+    """An HTTP server on loopback serving ../shared/data, as a mirror would."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(shared_data))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), *args], capture_output=True, text=True,
+                            timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, mirror_url):
+    workdir = tmp_path_factory.mktemp("workflow")
+    snakemake(workdir, "--config", "preset=tiny", f"data_mirror={mirror_url}")
+    return workdir, mirror_url
+
+
+@pytest.mark.slow
+def test_tiny_preset_builds_every_table(tiny_run):
+    workdir, _ = tiny_run
+    assert (workdir / "results/data/mnist/mnist.pkl.gz").stat().st_size == 17051982
+    for model, reported in REPORTED_TEST_ERROR.items():
+        table = pd.read_csv(workdir / f"results/tiny/{model}.csv")
+        assert len(table) == 1
+        assert list(table.columns[: len(COLUMNS)]) == COLUMNS
+        assert {"git_commit", "versions.torch", "versions.lightning", "device"} <= set(table.columns)
+        row = table.iloc[0]
+        assert (row["model"], row["preset"], row["seed"], row["dataset"]) == (model, "tiny", 1234, "mnist")
+        assert 0 < row["best_valid_error"] < 60, "clearly better than chance (90 %) after a few updates"
+        assert 0 < row["test_error"] < 60
+        assert row["tutorial_test_error"] == pytest.approx(reported)
+        assert row["test_error_minus_tutorial"] == pytest.approx(row["test_error"] - reported, abs=1e-3)
+        assert 1 <= row["best_epoch"] <= row["epochs_run"]
+        run_dir = workdir / f"results/runs/tiny/{model}/seed1234"
+        assert (run_dir / "model.ckpt").is_file() and (run_dir / "config.yaml").is_file()
+        assert "validation error" in (run_dir / "train.log").read_text()
+    assert not list(workdir.glob("results/**/*.part")), "no temporary file left behind"
+
+
+@pytest.mark.slow
+def test_nothing_reruns_until_a_hyperparameter_changes(tiny_run):
+    workdir, mirror_url = tiny_run
+    args = ["--config", "preset=tiny", f"data_mirror={mirror_url}"]
+    assert "Nothing to be done" in snakemake(workdir, "-n", *args).stdout + snakemake(workdir, "-n", *args).stderr
+    moved_mirror = snakemake(workdir, "-n", "--config", "preset=tiny", "data_mirror=/nonexistent")
+    assert "Nothing to be done" in moved_mirror.stdout + moved_mirror.stderr, "the mirror is not a parameter"
+    changed = snakemake(workdir, "-n", "--quiet", "rules", *args, "overrides=[model.module.learning_rate=0.05]")
+    out = changed.stdout + changed.stderr
+    assert "train" in out and "table" in out
+    assert "download" not in out and "prepare" not in out
