@@ -53,6 +53,7 @@ def test_paper_preset_is_the_tutorials_protocol(model, settings):
     ("model.module.activation=3", "model.module.activation must be a string"),
     ("data.datamodule.train_subset=-5", "data.datamodule.train_subset must be > 0"),
     ("seed=one", "seed must be an integer"),
+    ("data.datamodule.tutorial_evaluation=maybe", "data.datamodule.tutorial_evaluation must be true or false"),
 ])
 def test_bad_values_are_rejected_naming_the_key(override, key):
     cfg = compose(["model=mlp", override])

@@ -15,8 +15,9 @@ import pytest
 from dltutorials.config import PROJECT_ROOT
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(PROJECT_ROOT / "Snakefile"), "--cores", "2"]
-COLUMNS = ["model", "preset", "seed", "dataset", "best_valid_error", "test_error", "best_epoch", "best_iteration",
-           "epochs_run", "train_seconds", "tutorial_valid_error", "tutorial_test_error", "test_error_minus_tutorial"]
+COLUMNS = ["model", "preset", "seed", "dataset", "best_valid_error", "test_error", "test_examples", "best_epoch",
+           "best_iteration", "epochs_run", "iterations_run", "train_seconds", "tutorial_valid_error",
+           "tutorial_test_error", "test_error_minus_tutorial"]
 REPORTED_TEST_ERROR = {"logreg": 7.489583, "mlp": 1.65, "lenet": 0.92}
 
 

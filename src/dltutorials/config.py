@@ -91,6 +91,8 @@ def _check_constructor_arguments(key: str, section: dict) -> None:
             raise ConfigError(f"{key}.{name} must be a number, got {value!r}")
         if annotation == "str" and not isinstance(value, str):
             raise ConfigError(f"{key}.{name} must be a string, got {value!r}")
+        if annotation == "bool" and not isinstance(value, bool):
+            raise ConfigError(f"{key}.{name} must be true or false, got {value!r}")
 
 
 def validate(cfg: DictConfig) -> dict:

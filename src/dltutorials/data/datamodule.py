@@ -6,6 +6,11 @@ Training batches are *chunks* of consecutive minibatches, stacked as
 (k, batch_size, ...) views, that a model's ``training_step`` consumes in k
 updates. As in the tutorial, the training set is visited in the same order
 every epoch and an incomplete last minibatch is dropped.
+
+The tutorial's validation and test errors are means over whole minibatches
+(``n_valid_batches = N // batch_size`` in its Python 2 code), so with batch
+600 they cover the first 9,600 of 10,000 examples. ``tutorial_evaluation``
+keeps that protocol; set it false to evaluate every example.
 """
 
 from __future__ import annotations
@@ -75,13 +80,15 @@ class MinibatchDataModule(L.LightningDataModule):
     """
 
     def __init__(self, data_dir: str | Path, batch_size: int, updates_per_step: int = 50,
-                 eval_batch_size: int = 2000, train_subset: int | None = None) -> None:
+                 eval_batch_size: int = 2000, train_subset: int | None = None,
+                 tutorial_evaluation: bool = True) -> None:
         super().__init__()
         self.data_dir = Path(data_dir)
         self.batch_size = batch_size
         self.updates_per_step = updates_per_step
         self.eval_batch_size = eval_batch_size
         self.train_subset = train_subset
+        self.tutorial_evaluation = tutorial_evaluation
         self.chunk_alignment: int | None = None
         self.splits: dict[str, tuple[Tensor, Tensor]] = {}
 
@@ -94,6 +101,11 @@ class MinibatchDataModule(L.LightningDataModule):
         if self.train_subset is not None:
             x, y = self.splits["train"]
             self.splits["train"] = (x[: self.train_subset], y[: self.train_subset])
+        if self.tutorial_evaluation:  # whole minibatches only, like the tutorial's error means
+            for split in ("valid", "test"):
+                x, y = self.splits[split]
+                n = len(y) // self.batch_size * self.batch_size
+                self.splits[split] = (x[:n], y[:n])
         if self.n_train_batches < 1:
             n_train = len(self.splits["train"][1])
             raise ValueError(f"batch_size {self.batch_size} exceeds the {n_train} training examples")
@@ -105,6 +117,10 @@ class MinibatchDataModule(L.LightningDataModule):
     @property
     def valid_tensors(self) -> tuple[Tensor, Tensor]:
         return self.splits["valid"]
+
+    @property
+    def n_test_examples(self) -> int:
+        return len(self.splits["test"][1])
 
     def train_dataloader(self) -> DataLoader:
         align = self.chunk_alignment or self.n_train_batches
