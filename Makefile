@@ -1,0 +1,44 @@
+# Entry points. Each target creates the virtualenv (.venv) when it is missing.
+#   make reproduce   paper preset: results/logreg.csv results/mlp.csv results/lenet.csv
+#   make quick       quick preset: results/quick/*.csv in minutes
+#   make test        the test suite (what CI runs)
+#   make bench       benchmarks against baselines -> results/bench.csv
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CORES ?= 4
+# The torch build to install first. CPU by default; for a CUDA GPU e.g.
+#   make venv TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"
+TORCH ?= torch==2.13.0
+
+.PHONY: venv reproduce quick test bench lint clean
+
+venv: $(BIN)/snakemake
+
+$(BIN)/snakemake: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch first: installed after lightning, an open torch requirement pulls a multi-GB CUDA build
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+reproduce: venv
+	$(BIN)/snakemake --cores $(CORES)
+
+quick: venv
+	$(BIN)/snakemake --cores $(CORES) --config preset=quick
+
+test: venv
+	$(BIN)/python -m pytest
+
+bench: venv
+	$(BIN)/snakemake --cores $(CORES) results/data/mnist/train.npz
+	$(BIN)/python bench/supervised.py
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+
+clean:
+	rm -rf results .snakemake
