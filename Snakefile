@@ -29,4 +29,5 @@ rule all:
 
 
 include: "workflow/rules/data.smk"
+include: "workflow/rules/layerwise.smk"
 include: "workflow/rules/supervised.smk"

@@ -35,12 +35,13 @@ def available(group: str) -> list[str]:
 
 
 # Keys checked wherever they appear in the model and data sections.
-POSITIVE = {"learning_rate", "batch_size", "max_epochs", "patience", "patience_increase",
+POSITIVE = {"learning_rate", "batch_size", "max_epochs", "patience", "patience_increase", "epochs", "cd_k",
             "n_hidden", "n_in", "n_out", "filter_size", "pool_size", "updates_per_step",
             "eval_batch_size", "train_subset"}
-NON_NEGATIVE = {"l1_reg", "l2_reg"}
+NON_NEGATIVE = {"l1_reg", "l2_reg", "contraction_level"}
 FRACTION = {"improvement_threshold"}  # in (0, 1]
-INTEGER = {"batch_size", "max_epochs", "patience", "n_hidden", "n_in", "n_out", "filter_size",
+PROBABILITY = {"corruption_level"}  # in [0, 1)
+INTEGER = {"batch_size", "max_epochs", "patience", "epochs", "cd_k", "n_hidden", "n_in", "n_out", "filter_size",
            "pool_size", "updates_per_step", "eval_batch_size", "train_subset"}
 
 
@@ -54,7 +55,7 @@ def _check_value(key: str, value: Any) -> None:
         return
     if name in INTEGER and not (isinstance(value, int) and not isinstance(value, bool)):
         raise ConfigError(f"{key} must be an integer, got {value!r}")
-    if name in POSITIVE | NON_NEGATIVE | FRACTION and not _is_number(value):
+    if name in POSITIVE | NON_NEGATIVE | FRACTION | PROBABILITY and not _is_number(value):
         raise ConfigError(f"{key} must be a number, got {value!r}")
     if name in POSITIVE and value <= 0:
         raise ConfigError(f"{key} must be > 0, got {value!r}")
@@ -62,6 +63,8 @@ def _check_value(key: str, value: Any) -> None:
         raise ConfigError(f"{key} must be >= 0, got {value!r}")
     if name in FRACTION and not 0 < value <= 1:
         raise ConfigError(f"{key} must be in (0, 1], got {value!r}")
+    if name in PROBABILITY and not 0 <= value < 1:
+        raise ConfigError(f"{key} must be in [0, 1), got {value!r}")
 
 
 def _walk(node: Any, prefix: str):
@@ -95,6 +98,27 @@ def _check_constructor_arguments(key: str, section: dict) -> None:
             raise ConfigError(f"{key}.{name} must be true or false, got {value!r}")
 
 
+def _check_pretraining(model: dict) -> None:
+    """Layer-wise models: hidden_sizes, the shared layer settings and one optional entry per layer."""
+    sizes, pretrain = model.get("hidden_sizes"), model["pretrain"]
+    if not isinstance(sizes, list) or not sizes:
+        raise ConfigError(f"model.hidden_sizes must be a non-empty list of layer sizes, got {sizes!r}")
+    for k, size in enumerate(sizes):
+        _check_value(f"model.hidden_sizes.{k}", size)
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise ConfigError(f"model.hidden_sizes.{k} must be a positive integer, got {size!r}")
+    per_layer = pretrain.get("per_layer") or []
+    if len(per_layer) > len(sizes):
+        raise ConfigError(f"model.pretrain.per_layer has {len(per_layer)} entries for {len(sizes)} layers")
+    for k in range(len(sizes)):
+        own = per_layer[k] if k < len(per_layer) else {}
+        _check_constructor_arguments(f"model.pretrain.per_layer.{k}", {**pretrain["layer"], **own})
+    for key in ("batch_size", "epochs"):
+        value = pretrain.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"model.pretrain.{key} must be a positive integer, got {value!r}")
+
+
 def validate(cfg: DictConfig) -> dict:
     """Resolve ``cfg`` and check it; returns the resolved plain dict. Raises ConfigError."""
     try:
@@ -109,7 +133,13 @@ def validate(cfg: DictConfig) -> dict:
         raise ConfigError(f"model.name {plain['model'].get('name')!r} is not one of {model_names}")
     for key, value in [*_walk(plain["model"], "model"), *_walk(plain["data"], "data")]:
         _check_value(key, value)
-    _check_constructor_arguments("model.module", plain["model"]["module"])
+    model = plain["model"]
+    if "module" not in model and "pretrain" not in model:
+        raise ConfigError(f"model {model['name']!r} needs a `module` (supervised training) or a `pretrain` section")
+    if "module" in model:
+        _check_constructor_arguments("model.module", model["module"])
+    if "pretrain" in model:
+        _check_pretraining(model)
     _check_constructor_arguments("data.datamodule", plain["data"]["datamodule"])
     if not isinstance(plain.get("seed"), int) or isinstance(plain.get("seed"), bool):
         raise ConfigError(f"seed must be an integer, got {plain.get('seed')!r}")

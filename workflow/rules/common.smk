@@ -26,6 +26,7 @@ wildcard_constraints:
     model="|".join(MODELS),
     preset="|".join(PRESETS),
     seed=r"\d+",
+    layer=r"\d+",
     dataset=r"[a-z0-9_]+",
 
 
@@ -55,6 +56,39 @@ def training_fingerprint(model, preset):
     cfg = run_config(model, preset)
     data = {"name": cfg["data"]["name"], "datamodule": cfg["data"]["datamodule"]}
     return OmegaConf.to_yaml({"model": cfg["model"], "trainer": cfg["trainer"], "data": data})
+
+
+def layer_fingerprint(model, preset, k):
+    """What makes pretrained layer k: its own settings and those of the layers below, not fine-tuning's."""
+    cfg = run_config(model, preset)
+    pretrain = cfg["model"]["pretrain"]
+    below = {
+        "sizes": [cfg["data"]["n_features"], *cfg["model"]["hidden_sizes"][:k]],
+        "layer": pretrain["layer"],
+        "own": (pretrain["per_layer"] or [])[k - 1] if k <= len(pretrain["per_layer"] or []) else {},
+        "batch_size": pretrain["batch_size"],
+        "epochs": pretrain["epochs"],
+        "data": {"name": cfg["data"]["name"], "train_subset": cfg["data"]["datamodule"]["train_subset"]},
+        "trainer": cfg["trainer"],
+    }
+    return OmegaConf.to_yaml(below)
+
+
+def n_pretrained_layers(model, preset):
+    cfg = run_config(model, preset)["model"]
+    return len(cfg["hidden_sizes"]) if "pretrain" in cfg else 0
+
+
+def pretrained_layer_files(model, preset, seed):
+    layers = range(1, n_pretrained_layers(model, preset) + 1)
+    return [f"{run_dir(model, preset, seed)}/layer{k}/layer.pt" for k in layers]
+
+
+def layer_input(model, preset, seed, k):
+    """Layer 1 learns from the prepared training split, layer k from layer k-1's codes."""
+    if k == 1:
+        return prepared_data(model, preset)[0]
+    return f"{run_dir(model, preset, seed)}/layer{k - 1}/codes.npy"
 
 
 def prepared_data(model, preset):

@@ -1,9 +1,11 @@
-# Supervised models trained from scratch (tutorial chapters 4-6): logreg, mlp, lenet.
+# Supervised training (tutorial chapters 4-6) and the fine-tuning of
+# layer-wise pretrained stacks (chapters 8, 10), then the result tables.
 
 
 rule train:
     input:
-        lambda w: prepared_data(w.model, w.preset),
+        data=lambda w: prepared_data(w.model, w.preset),
+        pretrained=lambda w: pretrained_layer_files(w.model, w.preset, w.seed),
     output:
         metrics="results/runs/{preset}/{model}/seed{seed}/metrics.json",
         checkpoint="results/runs/{preset}/{model}/seed{seed}/model.ckpt",

@@ -19,6 +19,7 @@ import math
 from pathlib import Path
 
 import lightning as L
+import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
@@ -43,19 +44,19 @@ def chunk_bounds(n_batches: int, align: int, max_chunk: int) -> list[tuple[int, 
 
 
 class MinibatchChunks(Dataset):
-    """Chunk i is minibatches bounds[i] of (x, y), as (k, batch_size, ...) views."""
+    """Chunk i is minibatches bounds[i] of each tensor (inputs, labels, ...), as (k, batch_size, ...) views."""
 
-    def __init__(self, x: Tensor, y: Tensor, batch_size: int, bounds: list[tuple[int, int]]) -> None:
-        self.x, self.y, self.batch_size, self.bounds = x, y, batch_size, bounds
+    def __init__(self, tensors: tuple[Tensor, ...], batch_size: int, bounds: list[tuple[int, int]]) -> None:
+        self.tensors, self.batch_size, self.bounds = tensors, batch_size, bounds
 
     def __len__(self) -> int:
         return len(self.bounds)
 
-    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+    def __getitem__(self, index: int) -> tuple[Tensor, ...]:
         start, stop = self.bounds[index]
         rows = slice(start * self.batch_size, stop * self.batch_size)
         k = stop - start
-        return self.x[rows].view(k, self.batch_size, *self.x.shape[1:]), self.y[rows].view(k, self.batch_size)
+        return tuple(t[rows].view(k, self.batch_size, *t.shape[1:]) for t in self.tensors)
 
 
 class SplitSlices(Dataset):
@@ -126,7 +127,42 @@ class MinibatchDataModule(L.LightningDataModule):
         align = self.chunk_alignment or self.n_train_batches
         bounds = chunk_bounds(self.n_train_batches, align, self.updates_per_step)
         x, y = self.splits["train"]
-        return DataLoader(MinibatchChunks(x, y, self.batch_size, bounds), batch_size=None, shuffle=False)
+        return DataLoader(MinibatchChunks((x, y), self.batch_size, bounds), batch_size=None, shuffle=False)
 
     def test_dataloader(self) -> DataLoader:
         return DataLoader(SplitSlices(*self.splits["test"], self.eval_batch_size), batch_size=None)
+
+
+def load_inputs(path: str | Path) -> Tensor:
+    """A layer's training inputs: a ``.npy`` matrix (codes of the layer below) or a split's ``.npz``."""
+    path = Path(path)
+    if path.suffix == ".npy":
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: layer input not found (run the encoding of the layer below first)")
+        return torch.from_numpy(np.load(path))
+    return torch.from_numpy(load_split(path)[0])
+
+
+class UnlabelledDataModule(L.LightningDataModule):
+    """The training inputs of one pretrained layer, as chunks of minibatches (no labels, no evaluation)."""
+
+    def __init__(self, inputs: str | Path, batch_size: int, updates_per_step: int = 50,
+                 train_subset: int | None = None) -> None:
+        super().__init__()
+        self.inputs, self.batch_size, self.updates_per_step = Path(inputs), batch_size, updates_per_step
+        self.train_subset = train_subset
+        self.x: Tensor | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.x is None:
+            self.x = load_inputs(self.inputs)[: self.train_subset]
+            if len(self.x) < self.batch_size:
+                raise ValueError(f"batch_size {self.batch_size} exceeds the {len(self.x)} inputs in {self.inputs}")
+
+    @property
+    def n_train_batches(self) -> int:
+        return len(self.x) // self.batch_size
+
+    def train_dataloader(self) -> DataLoader:
+        bounds = chunk_bounds(self.n_train_batches, self.n_train_batches, self.updates_per_step)
+        return DataLoader(MinibatchChunks((self.x,), self.batch_size, bounds), batch_size=None, shuffle=False)

@@ -1,5 +1,8 @@
 """Train one model under one preset and measure its test error with the best-validation weights.
 
+For layer-wise models (SdA, DBN, ...) this is the supervised fine-tuning: the
+network starts from ``<run_dir>/layer<k>/layer.pt`` written by ``stages.pretrain``.
+
     python -m dltutorials.stages.train model=mlp preset=quick seed=1
     python -m dltutorials.stages.train -m model=logreg model.module.learning_rate=0.1,0.13   # a sweep
 
@@ -27,10 +30,18 @@ from dltutorials.config import CONFIG_DIR, ConfigError, validate
 from dltutorials.provenance import git_commit, library_versions
 from dltutorials.results import tutorial_value
 from dltutorials.training.early_stopping import TutorialEarlyStopping
+from dltutorials.training.layers import layer_dir, load_layer
 
 # Data is in memory and sliced: worker processes would only add overhead.
 warnings.filterwarnings("ignore", message=".*does not have many workers.*")
 warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated.*")  # inside lightning 2.6 + torch 2.13
+
+
+def pretrained_layers(cfg: DictConfig) -> list:
+    """The run's pretrained layers, bottom first ([] for models trained from scratch)."""
+    if "pretrain" not in cfg.model:
+        return []
+    return [load_layer(layer_dir(cfg.paths.run_dir, k) / "layer.pt") for k in range(1, len(cfg.model.hidden_sizes) + 1)]
 
 
 def train(cfg: DictConfig) -> dict:
@@ -46,6 +57,9 @@ def train(cfg: DictConfig) -> dict:
     stopping = TutorialEarlyStopping(datamodule.n_train_batches, **cfg.model.early_stopping)
     datamodule.chunk_alignment = stopping.validation_frequency
     model = instantiate(cfg.model.module)
+    pretrained = pretrained_layers(cfg)
+    if pretrained:  # SdA, DBN, ...: start from the layer-wise pretrained weights
+        model.load_pretrained(pretrained)
     trainer = instantiate(cfg.trainer, callbacks=[stopping], logger=instantiate(cfg.logger))
 
     start = time.perf_counter()
@@ -69,6 +83,8 @@ def train(cfg: DictConfig) -> dict:
         "epochs_run": summary["epochs_run"],
         "iterations_run": summary["iterations_run"],
         "train_seconds": round(train_seconds, 2),
+        **{f"pretrain_seconds_layer{k}": layer.info["pretrain_seconds"] for k, layer in enumerate(pretrained, 1)},
+        **({"finetune_seconds": round(train_seconds, 2)} if pretrained else {}),
         "tutorial_valid_error": tutorial_value(model_name, dataset, "valid_error"),
         "tutorial_test_error": reported,
         "test_error_minus_tutorial": None if reported is None else round(test_error - reported, 4),

@@ -1,0 +1,258 @@
+"""Restricted Boltzmann Machine with binary units, trained by CD-k or PCD-k (tutorial chapter 9).
+
+Notation of the tutorial (section 9.2): visible units v, hidden units h, both
+binary; W is ``weight`` (n_hidden x n_visible, so row W_i belongs to hidden
+unit i), c is ``hidden_bias`` and b is ``visible_bias``. The energy (9.6) is
+
+    E(v, h) = -b'v - c'h - h'Wv,
+
+the conditionals (9.7)-(9.8) are
+
+    P(h_i = 1 | v) = sigm(c_i + W_i v),     P(v_j = 1 | h) = sigm(b_j + W_j' h),
+
+and the free energy (9.9) is
+
+    F(v) = -b'v - sum_i log(1 + exp(c_i + W_i v)).
+
+Training performs stochastic gradient descent on the negative log-likelihood
+with the gradient (9.5): the derivative of mean F(x) over the minibatch minus
+mean F over the negative particles, the end of a k-step Gibbs chain (9.3),
+treated as a constant. The chain starts from the positive phase's hidden
+sample (CD-k, 9.3.1) or from where the previous update left it (PCD-k, 9.3.2).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from dltutorials.models.layer import PretrainedLayer
+
+GRADIENTS = ("explicit", "autograd")
+
+
+def _bernoulli(p: Tensor) -> Tensor:
+    """A binary sample of the same dtype as ``p`` with P(1) = p: u < p with u ~ U[0, 1).
+
+    The tutorial's ``theano_rng.binomial(n=1, p=p)``; ``lt_`` writes the
+    comparison into the uniform draws in place, so one tensor is allocated.
+    """
+    return torch.rand_like(p).lt_(p)
+
+
+class RBM(PretrainedLayer):
+    """Binary-binary RBM (tutorial section 9.4); ``encode`` is the propup mean shared with a DBN's MLP layer.
+
+    Args:
+        n_visible, n_hidden: numbers of visible and hidden units.
+        learning_rate: SGD step size of the CD/PCD update.
+        cd_k: number of Gibbs steps k of CD-k / PCD-k (>= 1).
+        persistent: False for CD-k (chain restarted from the data at every
+            update), True for PCD-k (chain state kept in ``persistent_chain``).
+        gradient: "explicit" for the closed-form CD statistics applied in
+            place (fast), "autograd" for backward through the free-energy
+            difference as the tutorial does with ``T.grad``; both give the
+            same update for the same random draws.
+    """
+
+    def __init__(self, n_visible: int, n_hidden: int, learning_rate: float, cd_k: int = 1,
+                 persistent: bool = False, gradient: str = "explicit") -> None:
+        if not isinstance(cd_k, int) or cd_k < 1:
+            raise ValueError(f"cd_k must be an integer >= 1, got {cd_k!r}")
+        if gradient not in GRADIENTS:
+            raise ValueError(f"gradient must be one of {list(GRADIENTS)}, got {gradient!r}")
+        super().__init__(n_visible, n_hidden, learning_rate)  # W ~ U(+-4 sqrt(6/(nv+nh))), biases zero
+        self.save_hyperparameters()
+        self.cd_k, self.persistent, self.gradient = cd_k, bool(persistent), gradient
+        # PCD: the tutorial's shared variable `persistent_chain`, zeros of shape
+        # (batch_size, n_hidden); sized at the first update (see _chain_start).
+        self.register_buffer("persistent_chain", torch.zeros(0, n_hidden) if self.persistent else None)
+        # get_pseudo_likelihood_cost's `bit_i_idx`, cycling over the visible units
+        self.register_buffer("bit_index", torch.zeros((), dtype=torch.long))
+
+    # -- conditionals and Gibbs sampling (section 9.3, Eqs. 9.7-9.8) --------
+    def propup(self, v: Tensor) -> tuple[Tensor, Tensor]:
+        """Hidden pre-sigmoid activation c + W v and its mean sigm(c + W v) = P(h=1|v) (Eq. 9.7)."""
+        pre_sigmoid = F.linear(v, self.weight, self.hidden_bias)
+        return pre_sigmoid, torch.sigmoid(pre_sigmoid)
+
+    def propdown(self, h: Tensor) -> tuple[Tensor, Tensor]:
+        """Visible pre-sigmoid activation b + W'h and its mean sigm(b + W'h) = P(v=1|h) (Eq. 9.8)."""
+        pre_sigmoid = torch.addmm(self.visible_bias, h, self.weight)
+        return pre_sigmoid, torch.sigmoid(pre_sigmoid)
+
+    def sample_h_given_v(self, v: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """(pre-sigmoid, mean, binary sample) of the hidden units given the visible ones."""
+        pre_sigmoid, mean = self.propup(v)
+        return pre_sigmoid, mean, _bernoulli(mean)
+
+    def sample_v_given_h(self, h: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """(pre-sigmoid, mean, binary sample) of the visible units given the hidden ones."""
+        pre_sigmoid, mean = self.propdown(h)
+        return pre_sigmoid, mean, _bernoulli(mean)
+
+    def gibbs_hvh(self, h: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """One Gibbs step from the hidden state: v ~ P(v|h), then h' ~ P(h|v) (section 9.3).
+
+        Returns (pre_sigmoid_v1, v1_mean, v1_sample, pre_sigmoid_h1, h1_mean, h1_sample), as the tutorial.
+        """
+        pre_v, v_mean, v_sample = self.sample_v_given_h(h)
+        return (pre_v, v_mean, v_sample, *self.sample_h_given_v(v_sample))
+
+    def gibbs_vhv(self, v: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """One Gibbs step from the visible state: h ~ P(h|v), then v' ~ P(v|h) (section 9.3).
+
+        Returns (pre_sigmoid_h1, h1_mean, h1_sample, pre_sigmoid_v1, v1_mean, v1_sample), as the tutorial.
+        """
+        pre_h, h_mean, h_sample = self.sample_h_given_v(v)
+        return (pre_h, h_mean, h_sample, *self.sample_v_given_h(h_sample))
+
+    def free_energy(self, v: Tensor) -> Tensor:
+        """F(v) = -b'v - sum_i log(1 + exp(c_i + W_i v)) per row of ``v`` (Eq. 9.9).
+
+        log(1 + exp(.)) is ``F.softplus``, which stays finite and exact for
+        large activations where the tutorial's T.log(1 + T.exp(.)) overflows.
+        """
+        return -(v @ self.visible_bias) - F.softplus(F.linear(v, self.weight, self.hidden_bias)).sum(dim=1)
+
+    # -- training (section 9.4, get_cost_updates) -------------------------
+    def update(self, x: Tensor) -> Tensor:
+        """One CD-k or PCD-k update on the minibatch ``x``; returns the tutorial's monitoring cost.
+
+        The parameters move by -lr times the gradient of
+        mean F(x) - mean F(chain_end), chain_end constant (Eqs. 9.4-9.5).
+        The monitor is the reconstruction cross-entropy for CD and the
+        stochastic pseudo-likelihood for PCD (section 9.4.1).
+        """
+        with torch.no_grad():
+            h0_mean, pre_vk, vk, hk_mean, hk_sample = self._gibbs_chain(x)
+            # the tutorial's monitor is an output of the same Theano function as
+            # the updates, so it sees the parameters before this update
+            if self.persistent:
+                monitor = self.pseudo_likelihood_cost(x)
+                self.persistent_chain = hk_sample  # updates[persistent] = nh_samples[-1]
+            else:
+                monitor = self.reconstruction_cost(x, pre_vk)
+        if self.gradient == "explicit":
+            self._explicit_step(x, h0_mean, vk, hk_mean)
+        else:
+            # T.grad(cost, params, consider_constant=[chain_end]): the chain was
+            # run without a graph; F(x) and F(chain_end) are recomputed with one.
+            self.sgd_step(self.free_energy(x).mean() - self.free_energy(vk.detach()).mean())
+        return monitor
+
+    def _chain_start(self, batch_size: int) -> Tensor:
+        """PCD's stored chain state, reset to zeros when absent or when the batch size changes."""
+        chain = self.persistent_chain
+        if chain.shape[0] != batch_size:
+            chain = torch.zeros(batch_size, self.n_hidden, dtype=self.weight.dtype, device=self.weight.device)
+            self.persistent_chain = chain
+        return chain
+
+    def _gibbs_chain(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """Positive phase and k Gibbs steps; returns (h0_mean, pre_sigmoid_vk, vk, hk_mean, hk_sample).
+
+        h0_mean = sigm(c + W x) and hk_mean = sigm(c + W vk) are the hidden
+        means that d F / d theta involves at the data and at the chain end.
+        CD starts the chain from a sample of P(h|x) (the tutorial's
+        ``chain_start = ph_sample``); PCD from the stored state (the
+        positive-phase sample is then unused, so it is not drawn).
+        """
+        if self.persistent:
+            h0_mean = self.propup(x)[1]
+            h = self._chain_start(len(x))
+        else:
+            _, h0_mean, h = self.sample_h_given_v(x)
+        for _ in range(self.cd_k):
+            pre_vk, _, vk, _, hk_mean, h = self.gibbs_hvh(h)
+        return h0_mean, pre_vk, vk, hk_mean, h
+
+    def _explicit_step(self, x: Tensor, h0_mean: Tensor, vk: Tensor, hk_mean: Tensor) -> None:
+        """Apply -lr * d/dtheta [mean F(x) - mean F(vk)] in place, in closed form (cf. Eq. 9.10).
+
+        With d F(v)/d W = -sigm(c + W v) v', d F/d c = -sigm(c + W v) and
+        d F/d b = -v, the SGD step on a minibatch of B rows is
+
+            W += lr/B (h0_mean' x - hk_mean' vk)
+            c += lr/B sum_rows (h0_mean - hk_mean)
+            b += lr/B sum_rows (x - vk)
+
+        Both outer products come from one matmul over the stacked rows:
+        [h0_mean; -hk_mean]' [x; vk].
+        """
+        with torch.no_grad():
+            alpha = self.learning_rate / len(x)
+            hidden = torch.cat((h0_mean, hk_mean))
+            hidden[len(x):].neg_()
+            self.weight.addmm_(hidden.T, torch.cat((x, vk)), alpha=alpha)
+            self.hidden_bias.add_(hidden.sum(dim=0), alpha=alpha)
+            self.visible_bias.add_(x.sum(dim=0), alpha=alpha).add_(vk.sum(dim=0), alpha=-alpha)
+
+    # -- monitoring costs (section 9.4.1) ---------------------------------
+    def reconstruction_cost(self, x: Tensor, pre_sigmoid_v: Tensor) -> Tensor:
+        """Cross-entropy of the reconstruction, the tutorial's get_reconstruction_cost, as a positive cost.
+
+        -mean_rows sum_j [x_j log sigm(a_j) + (1 - x_j) log(1 - sigm(a_j))] with
+        a the pre-sigmoid visible activation of the chain's last step. Written
+        with log sigm(a) = -softplus(-a) and log(1 - sigm(a)) = -softplus(a)
+        (the stable form the tutorial obtains from Theano's softplus rewrite),
+        which is ``binary_cross_entropy_with_logits``: finite for any a.
+        """
+        return F.binary_cross_entropy_with_logits(pre_sigmoid_v, x, reduction="sum").detach() / len(x)
+
+    def pseudo_likelihood_cost(self, x: Tensor) -> Tensor:
+        """Stochastic log pseudo-likelihood of get_pseudo_likelihood_cost; advances ``bit_index``.
+
+        With x rounded to {0, 1} and x~ equal to x with bit i flipped,
+        N log P(x_i | x_-i) = N log sigm(F(x~) - F(x)), averaged over the
+        minibatch, where i cycles through the N visible units from one call
+        to the next. F(x~) comes from F(x)'s activation by a rank-one change
+        (flipping bit i adds (1 - 2 x_i) W_:,i to c + W x); log sigm is
+        ``F.logsigmoid``, finite for any free-energy gap.
+        """
+        with torch.no_grad():
+            xi = torch.round(x)
+            index = self.bit_index.view(1)
+            pre = F.linear(xi, self.weight, self.hidden_bias)
+            fe_xi = -(xi @ self.visible_bias) - F.softplus(pre).sum(dim=1)
+            flip = 1.0 - 2.0 * xi.index_select(1, index)  # +1 where bit i is 0, -1 where it is 1
+            pre_flip = torch.addmm(pre, flip, self.weight.index_select(1, index).T)
+            fe_flip = -(xi @ self.visible_bias) - flip.squeeze(1) * self.visible_bias[index] \
+                - F.softplus(pre_flip).sum(dim=1)
+            self.bit_index.add_(1).remainder_(self.n_visible)
+            return self.n_visible * F.logsigmoid(fe_flip - fe_xi).mean()
+
+    # -- Lightning ---------------------------------------------------------
+    def configure_optimizers(self) -> torch.optim.Optimizer | None:
+        """No optimiser for the explicit update, which writes the parameters itself; SGD for autograd."""
+        return None if self.gradient == "explicit" else super().configure_optimizers()
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        # the chain is sized lazily: take the checkpoint's (batch_size, n_hidden) shape
+        key = prefix + "persistent_chain"
+        if self.persistent and key in state_dict:
+            self.persistent_chain = torch.zeros_like(state_dict[key], device=self.weight.device)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    # -- sampling for figures (section 9.4, "Sampling from the RBM") -------
+    def sample_chains(self, v0: Tensor, n_samples: int, steps_between: int) -> Tensor:
+        """Run persistent Gibbs chains from ``v0`` (n_chains, n_visible); (n_samples, n_chains, n_visible).
+
+        Row s is the visible mean-field activation P(v=1|h) after
+        (s + 1) * ``steps_between`` steps of ``gibbs_vhv``; the chains carry
+        on from the binary visible sample, like the tutorial's
+        ``persistent_vis_chain`` (10 rows, 1000 steps apart, from 20 test digits).
+        """
+        if n_samples < 1:
+            raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+        if steps_between < 1:
+            raise ValueError(f"steps_between must be >= 1, got {steps_between}")
+        rows = []
+        with torch.no_grad():
+            v = v0.to(dtype=self.weight.dtype, device=self.weight.device)
+            for _ in range(n_samples):
+                for _ in range(steps_between):
+                    *_, v_mean, v = self.gibbs_vhv(v)
+                rows.append(v_mean)
+        return torch.stack(rows)

@@ -1,0 +1,125 @@
+"""Layer-wise pretraining: train layer k on the codes of layers 1..k-1, or encode through it.
+
+    python -m dltutorials.stages.pretrain train 2 model=dbn preset=quick seed=1234
+    python -m dltutorials.stages.pretrain encode 2 model=dbn preset=quick seed=1234
+
+Layer k reads ``<run_dir>/layer<k-1>/codes.npy`` (the prepared training split
+for k = 1) and writes ``<run_dir>/layer<k>/``: see ``dltutorials.training.layers``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import lightning as L
+import torch
+from hydra.utils import instantiate
+from lightning.pytorch.callbacks import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from dltutorials.atomic import write_text
+from dltutorials.config import ConfigError, compose, validate
+from dltutorials.data.datamodule import UnlabelledDataModule, load_inputs
+from dltutorials.training.layers import encode, layer_dir, load_layer, save_codes, save_layer
+
+warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated.*")
+
+
+def layer_sizes(cfg: DictConfig) -> list[int]:
+    """[n_in, n_hidden_1, ..., n_hidden_L] of the stack."""
+    return [cfg.data.n_features, *cfg.model.hidden_sizes]
+
+
+def layer_inputs(cfg: DictConfig, k: int) -> Path:
+    if k == 1:
+        return Path(cfg.data.prepared_dir) / "train.npz"
+    return layer_dir(cfg.paths.run_dir, k - 1) / "codes.npy"
+
+
+def check_layer(cfg: DictConfig, k: int) -> None:
+    n_layers = len(cfg.model.hidden_sizes)
+    if not 1 <= k <= n_layers:
+        raise ConfigError(f"layer {k} does not exist: model.hidden_sizes has {n_layers} layers")
+
+
+def build_layer(cfg: DictConfig, k: int) -> L.LightningModule:
+    """Layer k's module: the shared ``pretrain.layer`` settings, then ``pretrain.per_layer[k-1]``."""
+    sizes = layer_sizes(cfg)
+    own = cfg.model.pretrain.per_layer[k - 1] if k <= len(cfg.model.pretrain.per_layer) else {}
+    return instantiate(cfg.model.pretrain.layer, n_visible=sizes[k - 1], n_hidden=sizes[k], **own)
+
+
+class EpochCosts(Callback):
+    """Per-epoch mean training cost and seconds, like the tutorial's 'Training epoch %d, cost' lines."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        self.start = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        cost = float(trainer.callback_metrics["train/cost"])
+        self.rows.append({"epoch": trainer.current_epoch + 1, "cost": cost,
+                          "seconds": round(time.perf_counter() - self.start, 3)})
+        print(f"layer pretraining epoch {trainer.current_epoch + 1}, cost {cost:.4f}", flush=True)
+
+
+def pretrain_layer(cfg: DictConfig, k: int) -> dict:
+    """Train layer k for ``pretrain.epochs`` epochs; returns a summary (also in the layer's files)."""
+    plain = validate(cfg)
+    check_layer(cfg, k)
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    L.seed_everything(cfg.seed + k, verbose=False)  # each layer its own random stream
+    pretrain = cfg.model.pretrain
+    datamodule = UnlabelledDataModule(layer_inputs(cfg, k), pretrain.batch_size,
+                                      cfg.data.datamodule.updates_per_step, cfg.data.datamodule.train_subset)
+    layer = build_layer(cfg, k)
+    costs = EpochCosts()
+    out = layer_dir(cfg.paths.run_dir, k)
+    trainer = instantiate(cfg.trainer, max_epochs=pretrain.epochs, callbacks=[costs],
+                          logger=instantiate(cfg.logger, save_dir=str(out)))
+    start = time.perf_counter()
+    trainer.fit(layer, datamodule=datamodule)
+    seconds = time.perf_counter() - start
+    summary = {"layer": k, "class": type(layer).__name__, "epochs": len(costs.rows),
+               "final_cost": costs.rows[-1]["cost"], "pretrain_seconds": round(seconds, 2)}
+    table = "epoch,cost,seconds\n" + "".join(f"{r['epoch']},{r['cost']},{r['seconds']}\n" for r in costs.rows)
+    write_text(out / "epochs.csv", table)
+    write_text(out / "config.yaml", OmegaConf.to_yaml(plain))
+    save_layer(out / "layer.pt", layer, summary)  # last: its presence marks a finished layer
+    return summary
+
+
+def encode_layer(cfg: DictConfig, k: int) -> Path:
+    """Write the training set as seen by layer k+1: layer k's mean activations on its own inputs."""
+    check_layer(cfg, k)
+    out = layer_dir(cfg.paths.run_dir, k) / "codes.npy"
+    save_codes(out, encode(load_layer(layer_dir(cfg.paths.run_dir, k) / "layer.pt"), load_inputs(layer_inputs(cfg, k))))
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=["train", "encode"])
+    parser.add_argument("layer", type=int, help="layer number, 1 = the one on the data")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. model=dbn preset=quick")
+    args = parser.parse_args(argv)
+    cfg = compose(args.overrides)
+    try:
+        if args.action == "train":
+            print(pretrain_layer(cfg, args.layer))
+        else:
+            print(f"wrote {encode_layer(cfg, args.layer)}")
+    except ConfigError as error:
+        sys.exit(f"config error: {error}")
+
+
+if __name__ == "__main__":
+    main()
