@@ -17,6 +17,15 @@ from dltutorials.models.layer import PretrainedLayer
 MNIST_TRAIN = PROJECT_ROOT / "results" / "data" / "mnist" / "train.npz"
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny tensors: one intra-op thread is faster, and immune to contention with other busy processes."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def with_optimizer(model: PretrainedLayer) -> PretrainedLayer:
     """Let ``update``/``sgd_step`` run outside a Trainer, as in tests/test_models.py."""
     optimizer = model.configure_optimizers()
@@ -233,17 +242,17 @@ def small_dataset() -> torch.Tensor:
     (DenoisingAutoencoder, {"corruption_level": 0.3}),
     (ContractiveAutoencoder, {"contraction_level": 0.1}),
 ])
-def test_two_hundred_updates_lower_the_reconstruction_cost(cls, kwargs):
+def test_a_few_hundred_updates_lower_the_reconstruction_cost(cls, kwargs):
     torch.manual_seed(10)
     x = small_dataset()
-    model = with_optimizer(cls(n_visible=x.shape[1], n_hidden=20, learning_rate=0.1, **kwargs))
+    model = with_optimizer(cls(n_visible=x.shape[1], n_hidden=50, learning_rate=0.1, **kwargs))
     with torch.no_grad():
         before = model.reconstruction_cost(x).item()
-    for step in range(200):
+    for step in range(300):
         model.update(x[(step * 20) % len(x):][:20])
     with torch.no_grad():
         after = model.reconstruction_cost(x).item()
-    assert after < 0.5 * before, (before, after)
+    assert after < 0.4 * before, (before, after)
 
 
 # -- arguments -------------------------------------------------------------------
