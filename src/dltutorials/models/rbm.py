@@ -23,6 +23,8 @@ sample (CD-k, 9.3.1) or from where the previous update left it (PCD-k, 9.3.2).
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -58,7 +60,7 @@ class RBM(PretrainedLayer):
 
     def __init__(self, n_visible: int, n_hidden: int, learning_rate: float, cd_k: int = 1,
                  persistent: bool = False, gradient: str = "explicit") -> None:
-        if not isinstance(cd_k, int) or cd_k < 1:
+        if not isinstance(cd_k, numbers.Integral) or cd_k < 1:
             raise ValueError(f"cd_k must be an integer >= 1, got {cd_k!r}")
         if gradient not in GRADIENTS:
             raise ValueError(f"gradient must be one of {list(GRADIENTS)}, got {gradient!r}")
@@ -157,15 +159,20 @@ class RBM(PretrainedLayer):
         means that d F / d theta involves at the data and at the chain end.
         CD starts the chain from a sample of P(h|x) (the tutorial's
         ``chain_start = ph_sample``); PCD from the stored state (the
-        positive-phase sample is then unused, so it is not drawn).
+        positive-phase sample is then unused, so it is not drawn). The k
+        steps are ``gibbs_hvh``'s, with the same draws in the same order,
+        except that CD never uses the last hidden sample and does not draw it
+        (``hk_sample`` is then None).
         """
         if self.persistent:
             h0_mean = self.propup(x)[1]
             h = self._chain_start(len(x))
         else:
             _, h0_mean, h = self.sample_h_given_v(x)
-        for _ in range(self.cd_k):
-            pre_vk, _, vk, _, hk_mean, h = self.gibbs_hvh(h)
+        for step in range(self.cd_k):
+            pre_vk, _, vk = self.sample_v_given_h(h)
+            hk_mean = self.propup(vk)[1]
+            h = _bernoulli(hk_mean) if self.persistent or step + 1 < self.cd_k else None
         return h0_mean, pre_vk, vk, hk_mean, h
 
     def _explicit_step(self, x: Tensor, h0_mean: Tensor, vk: Tensor, hk_mean: Tensor) -> None:

@@ -1,0 +1,289 @@
+"""The RBM of tutorial chapter 9: free energy, Gibbs sampling, CD-k / PCD-k updates, monitors."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+import types
+import warnings
+
+import lightning as L
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+from dltutorials.models.rbm import RBM, _bernoulli
+
+
+def make_rbm(n_visible=12, n_hidden=7, seed=0, **kwargs) -> RBM:
+    torch.manual_seed(seed)
+    rbm = RBM(n_visible, n_hidden, learning_rate=kwargs.pop("learning_rate", 0.1), **kwargs)
+    with torch.no_grad():  # non-zero biases so that every term of the formulas is exercised
+        rbm.hidden_bias.normal_(0, 0.5)
+        rbm.visible_bias.normal_(0, 0.5)
+    return rbm
+
+
+def attach_sgd(rbm: RBM) -> torch.optim.Optimizer:
+    """Give a module outside a Trainer the optimiser ``sgd_step`` reaches through ``self.optimizers()``."""
+    optimizer = rbm.configure_optimizers()
+    rbm.optimizers = lambda: types.SimpleNamespace(optimizer=optimizer)
+    return optimizer
+
+
+def params(rbm: RBM) -> list[torch.Tensor]:
+    return [rbm.weight.detach().clone(), rbm.hidden_bias.detach().clone(), rbm.visible_bias.detach().clone()]
+
+
+def energy(rbm: RBM, v: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """E(v, h) = -b'v - c'h - h'Wv (Eq. 9.6)."""
+    return -(v @ rbm.visible_bias) - h @ rbm.hidden_bias - h @ rbm.weight @ v
+
+
+def binary_vectors(n: int) -> torch.Tensor:
+    return torch.tensor(list(itertools.product([0.0, 1.0], repeat=n)))
+
+
+def test_free_energy_and_conditionals_match_brute_force():
+    rbm = make_rbm(n_visible=3, n_hidden=4)
+    visibles, hiddens = binary_vectors(3), binary_vectors(4)
+    with torch.no_grad():
+        fe = rbm.free_energy(visibles)
+        for v, f in zip(visibles, fe):
+            energies = torch.stack([energy(rbm, v, h) for h in hiddens])
+            # F(v) = -log sum_h exp(-E(v, h))  (Eq. 9.3)
+            assert f.item() == pytest.approx(-torch.logsumexp(-energies, 0).item(), abs=1e-5)
+            # P(h_i = 1 | v) from the joint equals propup's mean (Eq. 9.7)
+            p_h = torch.softmax(-energies, 0)
+            assert torch.allclose(rbm.propup(v[None])[1][0], p_h @ hiddens, atol=1e-6)
+        # P(v_j = 1 | h) (Eq. 9.8) for one hidden configuration
+        h = hiddens[5]
+        p_v = torch.softmax(torch.stack([-energy(rbm, v, h) for v in visibles]), 0)
+        assert torch.allclose(rbm.propdown(h[None])[1][0], p_v @ visibles, atol=1e-6)
+        # and the closed form of Eq. 9.9 on real-valued inputs
+        v = torch.rand(5, 3)
+        pre = v @ rbm.weight.T + rbm.hidden_bias
+        expected = -(v @ rbm.visible_bias) - torch.log(1 + torch.exp(pre)).sum(1)
+        assert torch.allclose(rbm.free_energy(v), expected, atol=1e-5)
+
+
+def test_gibbs_steps_return_what_the_tutorial_returns():
+    rbm = make_rbm()
+    v = (torch.rand(5, 12) < 0.5).float()
+    with torch.no_grad():
+        pre_h, h_mean, h, pre_v, v_mean, v1 = rbm.gibbs_vhv(v)
+        assert torch.allclose(h_mean, torch.sigmoid(pre_h)) and torch.allclose(v_mean, torch.sigmoid(pre_v))
+        assert torch.equal(pre_h, rbm.propup(v)[0]) and torch.equal(pre_v, rbm.propdown(h)[0])
+        assert set(h.unique().tolist()) <= {0.0, 1.0} and set(v1.unique().tolist()) <= {0.0, 1.0}
+        out = rbm.gibbs_hvh(h)
+        assert [t.shape for t in out] == [(5, 12)] * 3 + [(5, 7)] * 3
+    # the sample is Bernoulli(p): frequency of ones over many draws
+    p = torch.full((20000,), 0.3)
+    assert _bernoulli(p).mean().item() == pytest.approx(0.3, abs=0.015)
+
+
+def cd_by_hand(rbm: RBM, x: torch.Tensor, k: int, chain_start: torch.Tensor | None = None):
+    """The tutorial's get_cost_updates written out: k gibbs_hvh steps and the CD statistics."""
+    with torch.no_grad():
+        if chain_start is None:  # CD: from a sample of P(h|x)
+            _, h0_mean, h = rbm.sample_h_given_v(x)
+        else:  # PCD: from the stored chain (the positive sample is not drawn)
+            h0_mean, h = rbm.propup(x)[1], chain_start
+        for _ in range(k):
+            pre_v, _, vk, _, hk_mean, h = rbm.gibbs_hvh(h)
+        lr, b = rbm.learning_rate, len(x)
+        new = [rbm.weight + lr / b * (h0_mean.T @ x - hk_mean.T @ vk),
+               rbm.hidden_bias + lr / b * (h0_mean - hk_mean).sum(0),
+               rbm.visible_bias + lr / b * (x - vk).sum(0)]
+    return new, pre_v, h
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_cd_k_update_is_the_free_energy_gradient_step_after_k_gibbs_steps(k):
+    rbm = make_rbm(cd_k=k)
+    x = torch.rand(6, 12)
+    torch.manual_seed(1)
+    expected, pre_v, _ = cd_by_hand(copy.deepcopy(rbm), x, k)
+    calls = []
+    original = rbm.sample_v_given_h
+    rbm.sample_v_given_h = lambda h: calls.append(1) or original(h)
+    torch.manual_seed(1)
+    monitor = rbm.update(x)
+    assert len(calls) == k  # k Gibbs steps, each sampling the visibles once
+    for got, want in zip(params(rbm), expected):
+        assert torch.allclose(got, want, atol=1e-6)
+    # a chain of another length gives another update
+    other = make_rbm()
+    torch.manual_seed(1)
+    wrong, _, _ = cd_by_hand(other, x, k + 1)
+    assert not torch.allclose(params(rbm)[0], wrong[0], atol=1e-6)
+    # monitor: the reconstruction cross-entropy of the last step, a positive cost
+    manual = -(x * F.logsigmoid(pre_v) + (1 - x) * F.logsigmoid(-pre_v)).sum(1).mean()
+    assert monitor.item() == pytest.approx(manual.item(), rel=1e-5)
+    assert monitor.item() > 0 and not monitor.requires_grad
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_explicit_and_autograd_gradients_give_the_same_update(persistent):
+    explicit = make_rbm(persistent=persistent, gradient="explicit")
+    autograd = make_rbm(persistent=persistent, gradient="autograd")
+    attach_sgd(autograd)
+    assert explicit.configure_optimizers() is None
+    assert isinstance(autograd.configure_optimizers(), torch.optim.SGD)
+    x = torch.rand(5, 12)
+    for step in range(2):  # PCD: the second update starts from the chain the first left
+        torch.manual_seed(10 + step)
+        m_explicit = explicit.update(x)
+        torch.manual_seed(10 + step)
+        m_autograd = autograd.update(x)
+        assert m_explicit.item() == pytest.approx(m_autograd.item(), rel=1e-5, abs=1e-5)
+        for a, b in zip(params(explicit), params(autograd)):
+            assert torch.allclose(a, b, atol=1e-5)
+        if persistent:
+            assert torch.equal(explicit.persistent_chain, autograd.persistent_chain)
+    assert not torch.allclose(params(explicit)[0], make_rbm().weight)  # the parameters did move
+
+
+def test_pcd_keeps_its_chain_across_updates():
+    rbm = make_rbm(persistent=True)
+    assert rbm.persistent_chain.shape == (0, 7)
+    x = torch.rand(5, 12)
+    # first update: the chain starts from zeros, like the tutorial's shared variable
+    torch.manual_seed(3)
+    expected, _, chain = cd_by_hand(copy.deepcopy(rbm), x, 1, chain_start=torch.zeros(5, 7))
+    torch.manual_seed(3)
+    rbm.update(x)
+    assert torch.equal(rbm.persistent_chain, chain)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(params(rbm), expected))
+    # second update: from the stored state, which it then replaces
+    start = rbm.persistent_chain.clone()
+    torch.manual_seed(4)
+    expected, _, chain = cd_by_hand(copy.deepcopy(rbm), x, 1, chain_start=start)
+    torch.manual_seed(4)
+    rbm.update(x)
+    assert torch.equal(rbm.persistent_chain, chain)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(params(rbm), expected))
+    # a checkpoint restores the chain even into a fresh module (sized lazily)
+    fresh = make_rbm(persistent=True, seed=9)
+    fresh.load_state_dict(rbm.state_dict())
+    assert torch.equal(fresh.persistent_chain, rbm.persistent_chain)
+    # another batch size restarts the chain from zeros
+    torch.manual_seed(5)
+    _, _, chain = cd_by_hand(copy.deepcopy(rbm), x[:3], 1, chain_start=torch.zeros(3, 7))
+    torch.manual_seed(5)
+    rbm.update(x[:3])
+    assert torch.equal(rbm.persistent_chain, chain)
+
+
+def test_pseudo_likelihood_cycles_its_bit_and_matches_the_formula():
+    rbm = make_rbm(n_visible=4, n_hidden=3, persistent=True)
+    x = torch.tensor([[0.2, 0.9, 0.6, 0.0], [1.0, 0.4, 0.0, 0.7]])
+    for i in range(9):
+        assert rbm.bit_index.item() == i % 4
+        xi = torch.round(x)
+        flipped = xi.clone()
+        flipped[:, i % 4] = 1 - flipped[:, i % 4]
+        with torch.no_grad():
+            expected = (4 * torch.log(torch.sigmoid(rbm.free_energy(flipped) - rbm.free_energy(xi)))).mean()
+        monitor = rbm.update(x)  # the monitor sees the parameters before the update
+        assert monitor.item() == pytest.approx(expected.item(), rel=1e-5)
+        assert monitor.item() < 0
+    assert rbm.bit_index.item() == 9 % 4
+
+
+@pytest.mark.parametrize("gradient", ["explicit", "autograd"])
+def test_monitors_and_free_energy_stay_finite_with_huge_weights(gradient):
+    x = (torch.rand(8, 16) < 0.5).float()
+    for persistent in (False, True):
+        rbm = RBM(16, 10, learning_rate=0.1, persistent=persistent, gradient=gradient)
+        if gradient == "autograd":
+            attach_sgd(rbm)
+        with torch.no_grad():
+            signs = torch.where(torch.rand(10, 16) < 0.5, 1.0, -1.0)
+            rbm.weight.copy_(1e4 * signs)
+        assert torch.isfinite(rbm.free_energy(x)).all()
+        assert torch.isfinite(rbm.free_energy(1 - x)).all()
+        for _ in range(3):
+            assert torch.isfinite(rbm.update(x))
+        assert all(torch.isfinite(p).all() for p in params(rbm))
+
+
+def bars_and_stripes(n: int = 8) -> torch.Tensor:
+    """All n x n images whose rows (or columns) are each all on or all off, flattened."""
+    rows = binary_vectors(n)
+    stripes = rows[:, :, None].expand(-1, n, n)
+    return torch.cat([stripes, stripes.transpose(1, 2)]).reshape(-1, n * n)
+
+
+def test_cd1_training_lowers_the_reconstruction_cost():
+    torch.manual_seed(0)
+    data = bars_and_stripes(8)  # 512 images of 64 pixels
+    rbm = RBM(64, 32, learning_rate=0.1)
+    costs = []
+    for _ in range(12):  # 300 updates
+        order = torch.randperm(len(data))
+        costs += [rbm.update(data[order[i:i + 20]]).item() for i in range(0, len(data) - 19, 20)]
+    first, last = sum(costs[:20]) / 20, sum(costs[-20:]) / 20
+    assert last < 0.6 * first, (first, last)
+
+
+def test_sample_chains_returns_mean_field_images():
+    rbm = make_rbm()
+    v0 = (torch.rand(4, 12) < 0.5).float()
+    samples = rbm.sample_chains(v0, n_samples=3, steps_between=5)
+    assert samples.shape == (3, 4, 12)
+    assert samples.min() >= 0 and samples.max() <= 1 and not samples.requires_grad
+    # mean-field values, not binary samples
+    assert ((samples > 0) & (samples < 1)).any()
+    # the first row is P(v|h) after 5 gibbs_vhv steps from v0
+    torch.manual_seed(2)
+    first = rbm.sample_chains(v0, n_samples=1, steps_between=5)[0]
+    torch.manual_seed(2)
+    with torch.no_grad():
+        v = v0
+        for _ in range(5):
+            *_, v_mean, v = rbm.gibbs_vhv(v)
+    assert torch.equal(first, v_mean)
+
+
+@pytest.mark.parametrize("kwargs, name", [({"cd_k": 0}, "cd_k"), ({"cd_k": 1.5}, "cd_k"),
+                                          ({"gradient": "numeric"}, "gradient")])
+def test_invalid_arguments_raise_naming_them(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        RBM(4, 3, learning_rate=0.1, **kwargs)
+
+
+def test_invalid_sampling_arguments_raise_naming_them():
+    rbm = make_rbm()
+    with pytest.raises(ValueError, match="n_samples"):
+        rbm.sample_chains(torch.rand(2, 12), n_samples=0, steps_between=1)
+    with pytest.raises(ValueError, match="steps_between"):
+        rbm.sample_chains(torch.rand(2, 12), n_samples=1, steps_between=0)
+
+
+def test_hyperparameters_are_saved_and_init_follows_the_tutorial():
+    torch.manual_seed(0)
+    rbm = RBM(784, 500, learning_rate=0.1, cd_k=15, persistent=True)
+    assert dict(rbm.hparams) == {"n_visible": 784, "n_hidden": 500, "learning_rate": 0.1, "cd_k": 15,
+                                 "persistent": True, "gradient": "explicit"}
+    bound = 4 * math.sqrt(6 / (784 + 500))
+    assert rbm.weight.abs().max().item() <= bound and rbm.weight.abs().max().item() > 0.99 * bound
+    assert torch.all(rbm.hidden_bias == 0) and torch.all(rbm.visible_bias == 0)
+
+
+@pytest.mark.parametrize("gradient", ["explicit", "autograd"])
+def test_trains_under_a_lightning_trainer(gradient):
+    torch.manual_seed(0)
+    rbm = RBM(64, 16, learning_rate=0.1, gradient=gradient)
+    before = params(rbm)
+    chunks = [(bars_and_stripes(8)[torch.randperm(512)[:60]].view(3, 20, 64),) for _ in range(2)]
+    trainer = L.Trainer(max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trainer.fit(rbm, train_dataloaders=DataLoader(chunks, batch_size=None))
+    assert rbm.iteration == 6
+    assert torch.isfinite(trainer.callback_metrics["train/cost"])
+    assert not torch.allclose(params(rbm)[0], before[0])
