@@ -25,7 +25,7 @@ include: "workflow/rules/common.smk"
 
 rule all:
     input:
-        [table_path(model, config["preset"]) for model in config["models"]],
+        [table_path(table, config["preset"]) for table in config["models"]],
 
 
 include: "workflow/rules/data.smk"

@@ -66,7 +66,7 @@ def main(repeats: int = 3) -> None:
     torch.set_num_threads(torch.get_num_threads())
     for model_name, goal in (("mlp", 1.15), ("logreg", 1.5)):
         cfg = compose([f"model={model_name}"])
-        datamodule = instantiate(cfg.data.datamodule)
+        datamodule = instantiate(cfg.data.datamodule, batch_size=cfg.model.batch_size)
         datamodule.setup("fit")
         project, raw = interleaved(functools.partial(project_epoch, cfg, datamodule, epochs=2),
                                    functools.partial(raw_epoch, cfg, datamodule), repeats)

@@ -138,6 +138,9 @@ def validate(cfg: DictConfig) -> dict:
         raise ConfigError(f"model {model['name']!r} needs a `module` (supervised training) or a `pretrain` section")
     if "module" in model:
         _check_constructor_arguments("model.module", model["module"])
+        for key in ("batch_size", "max_epochs", "early_stopping"):
+            if key not in model:
+                raise ConfigError(f"model.{key} is missing (needed to train model.module)")
     if "pretrain" in model:
         _check_pretraining(model)
     _check_constructor_arguments("data.datamodule", plain["data"]["datamodule"])

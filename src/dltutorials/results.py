@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
 import pandas as pd
+import torch
 
 from dltutorials.atomic import atomic_path
 
@@ -24,12 +26,48 @@ def tutorial_value(model: str, dataset: str, metric: str) -> float | None:
     return float(rows["value"].iloc[0]) if len(rows) else None
 
 
-def write_table(metrics_files: list[str | Path], output: str | Path) -> pd.DataFrame:
-    """Collect runs' ``metrics.json`` into one CSV, a row per run, written atomically."""
-    if not metrics_files:
+def tutorial_monitor_trace(model: str, dataset: str) -> list[float]:
+    """Per-epoch monitor values the tutorial prints (the RBM's "proxy cost per epoch: ..."), or []."""
+    rows = tutorial_results().query("model == @model and dataset == @dataset")
+    for setting in rows["setting"].dropna():
+        match = re.search(r"per epoch:\s*([-\d.\s]+)", setting)
+        if match:
+            return [float(v) for v in match.group(1).split()]
+    return []
+
+
+def pretraining_rows(run_dir: Path, model: str, preset: str, seed: int, dataset: str) -> list[dict]:
+    """One row per layer and epoch of a pretraining-only run: the tutorial's per-epoch monitor."""
+    rows = []
+    trace = tutorial_monitor_trace(model, dataset)
+    for layer_dir in sorted(run_dir.glob("layer*"), key=lambda d: int(d.name[5:])):
+        info = torch.load(layer_dir / "layer.pt", map_location="cpu", weights_only=True)["info"]
+        epochs = pd.read_csv(layer_dir / "epochs.csv")
+        for epoch in epochs.itertuples():
+            rows.append({"model": model, "preset": preset, "seed": seed, "dataset": dataset,
+                         "layer": info["layer"], "layer_class": info["class"], "epoch": epoch.epoch,
+                         "cost": epoch.cost, "epoch_seconds": epoch.seconds,
+                         "tutorial_cost": trace[epoch.epoch - 1] if epoch.epoch <= len(trace) else None,
+                         "settings": info.get("settings", {}), "git_commit": info.get("git_commit")})
+    return rows
+
+
+def write_table(runs: list[dict], output: str | Path) -> pd.DataFrame:
+    """One CSV for runs given as {model, preset, seed, dataset, run_dir}, written atomically.
+
+    A run with ``metrics.json`` (a trained classifier) gives one row; a
+    pretraining-only run (dA, RBM) gives a row per layer and epoch.
+    """
+    if not runs:
         raise ValueError(f"no runs to tabulate for {output}")
-    rows = [json.loads(Path(path).read_text()) for path in metrics_files]
-    table = pd.json_normalize(rows)  # nested dicts (versions) become versions.torch, ...
+    rows = []
+    for run in runs:
+        run_dir = Path(run["run_dir"])
+        if (run_dir / "metrics.json").is_file():
+            rows.append(json.loads((run_dir / "metrics.json").read_text()))
+        else:
+            rows.extend(pretraining_rows(run_dir, run["model"], run["preset"], run["seed"], run["dataset"]))
+    table = pd.json_normalize(rows)  # nested dicts (versions, settings) become versions.torch, ...
     with atomic_path(output) as tmp:
         table.to_csv(tmp, index=False)
     return table

@@ -17,13 +17,24 @@ PRESETS = available("preset")
 for _preset in [config["preset"]]:
     if _preset not in PRESETS:
         raise WorkflowError(f"config preset={_preset!r} is not one of {PRESETS} (conf/preset/)")
-for _model in config["models"]:
-    if _model not in MODELS:
-        raise WorkflowError(f"config models: {_model!r} is not one of {MODELS} (conf/model/)")
+
+
+def table_of(model):
+    """The table a model's runs go to: its own name, or the model config's `table` (e.g. both dA runs -> da)."""
+    return compose([f"model={model}"]).model.get("table", model)
+
+
+TABLES = {}
+for _model in MODELS:
+    TABLES.setdefault(table_of(_model), []).append(_model)
+for _table in config["models"]:
+    if _table not in TABLES:
+        raise WorkflowError(f"config models: {_table!r} is not one of {sorted(TABLES)} (conf/model/)")
 
 
 wildcard_constraints:
     model="|".join(MODELS),
+    table="|".join(TABLES),
     preset="|".join(PRESETS),
     seed=r"\d+",
     layer=r"\d+",
@@ -100,13 +111,26 @@ def run_dir(model, preset, seed):
     return f"results/runs/{preset}/{model}/seed{seed}"
 
 
-def table_path(model, preset):
-    """results/<model>.csv for the paper preset, results/<preset>/<model>.csv otherwise."""
-    return f"results/{model}.csv" if preset == "paper" else f"results/{preset}/{model}.csv"
+def table_path(table, preset):
+    """results/<table>.csv for the paper preset, results/<preset>/<table>.csv otherwise."""
+    return f"results/{table}.csv" if preset == "paper" else f"results/{preset}/{table}.csv"
 
 
-def run_metrics(model, preset):
-    return [f"{run_dir(model, preset, seed)}/metrics.json" for seed in config["seeds"]]
+def table_runs(table, preset):
+    """Every run a table collects: each member model, each seed."""
+    return [{"model": model, "preset": preset, "seed": seed, "dataset": run_config(model, preset)["data"]["name"],
+             "run_dir": run_dir(model, preset, seed)} for model in TABLES[table] for seed in config["seeds"]]
+
+
+def run_result(model, preset, seed):
+    """The file that marks a finished run: metrics.json, or the top layer of a pretraining-only model."""
+    if "module" in run_config(model, preset)["model"]:
+        return f"{run_dir(model, preset, seed)}/metrics.json"
+    return pretrained_layer_files(model, preset, seed)[-1]
+
+
+def table_inputs(table, preset):
+    return [run_result(run["model"], preset, run["seed"]) for run in table_runs(table, preset)]
 
 
 def quoted(overrides):

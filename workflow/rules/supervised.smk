@@ -25,25 +25,29 @@ rule train:
 
 rule table_paper:
     input:
-        lambda w: run_metrics(w.model, "paper"),
+        lambda w: table_inputs(w.table, "paper"),
     output:
-        "results/{model}.csv",
+        "results/{table}.csv",
+    params:
+        runs=lambda w: table_runs(w.table, "paper"),
     localrule: True
     run:
         from dltutorials.results import write_table
 
-        write_table(input, output[0])
+        write_table(params.runs, output[0])
 
 
 rule table:
     input:
-        lambda w: run_metrics(w.model, w.preset),
+        lambda w: table_inputs(w.table, w.preset),
     output:
-        "results/{preset}/{model}.csv",
+        "results/{preset}/{table}.csv",
+    params:
+        runs=lambda w: table_runs(w.table, w.preset),
     wildcard_constraints:
         preset="|".join(p for p in PRESETS if p != "paper"),
     localrule: True
     run:
         from dltutorials.results import write_table
 
-        write_table(input, output[0])
+        write_table(params.runs, output[0])

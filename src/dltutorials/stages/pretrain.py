@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from dltutorials.atomic import write_text
 from dltutorials.config import ConfigError, compose, validate
 from dltutorials.data.datamodule import UnlabelledDataModule, load_inputs
+from dltutorials.provenance import git_commit
 from dltutorials.training.layers import encode, layer_dir, load_layer, save_codes, save_layer
 
 warnings.filterwarnings("ignore", message=".*does not have many workers.*")
@@ -89,7 +90,8 @@ def pretrain_layer(cfg: DictConfig, k: int) -> dict:
     trainer.fit(layer, datamodule=datamodule)
     seconds = time.perf_counter() - start
     summary = {"layer": k, "class": type(layer).__name__, "epochs": len(costs.rows),
-               "final_cost": costs.rows[-1]["cost"], "pretrain_seconds": round(seconds, 2)}
+               "final_cost": costs.rows[-1]["cost"], "pretrain_seconds": round(seconds, 2),
+               "settings": dict(layer.hparams), "git_commit": git_commit()}
     table = "epoch,cost,seconds\n" + "".join(f"{r['epoch']},{r['cost']},{r['seconds']}\n" for r in costs.rows)
     write_text(out / "epochs.csv", table)
     write_text(out / "config.yaml", OmegaConf.to_yaml(plain))

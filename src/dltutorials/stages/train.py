@@ -52,7 +52,7 @@ def train(cfg: DictConfig) -> dict:
         torch.set_num_threads(cfg.num_threads)
     L.seed_everything(cfg.seed, verbose=False)
 
-    datamodule = instantiate(cfg.data.datamodule)
+    datamodule = instantiate(cfg.data.datamodule, batch_size=cfg.model.batch_size)
     datamodule.setup("fit")
     stopping = TutorialEarlyStopping(datamodule.n_train_batches, **cfg.model.early_stopping)
     datamodule.chunk_alignment = stopping.validation_frequency
@@ -60,7 +60,8 @@ def train(cfg: DictConfig) -> dict:
     pretrained = pretrained_layers(cfg)
     if pretrained:  # SdA, DBN, ...: start from the layer-wise pretrained weights
         model.load_pretrained(pretrained)
-    trainer = instantiate(cfg.trainer, callbacks=[stopping], logger=instantiate(cfg.logger))
+    trainer = instantiate(cfg.trainer, max_epochs=cfg.model.max_epochs, callbacks=[stopping],
+                          logger=instantiate(cfg.logger))
 
     start = time.perf_counter()
     trainer.fit(model, datamodule=datamodule)  # ends with the best-validation weights restored
