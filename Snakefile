@@ -26,8 +26,10 @@ include: "workflow/rules/common.smk"
 rule all:
     input:
         [table_path(table, config["preset"]) for table in config["models"]],
+        [figure_paths(table, config["preset"]) for table in config["models"]],
 
 
 include: "workflow/rules/data.smk"
 include: "workflow/rules/layerwise.smk"
 include: "workflow/rules/supervised.smk"
+include: "workflow/rules/figures.smk"

@@ -10,6 +10,7 @@ from omegaconf import OmegaConf
 from dltutorials.config import ConfigError, available, compose, validate as validate_run
 
 PYTHON = shlex.quote(sys.executable)
+FIRST_SEED = config["seeds"][0]
 SPLITS = ["train", "valid", "test"]
 MODELS = available("model")
 PRESETS = available("preset")
@@ -38,6 +39,7 @@ wildcard_constraints:
     preset="|".join(PRESETS),
     seed=r"\d+",
     layer=r"\d+",
+    figure="filters|samples",
     dataset=r"[a-z0-9_]+",
 
 
@@ -114,6 +116,13 @@ def run_dir(model, preset, seed):
 def table_path(table, preset):
     """results/<table>.csv for the paper preset, results/<preset>/<table>.csv otherwise."""
     return f"results/{table}.csv" if preset == "paper" else f"results/{preset}/{table}.csv"
+
+
+def figure_paths(table, preset):
+    """Figures of a table's models (model config `figures`), paper ones under results/figures/."""
+    folder = "results/figures" if preset == "paper" else f"results/{preset}/figures"
+    return [f"{folder}/{model}_{figure}.png" for model in TABLES[table]
+            for figure in run_config(model, preset)["model"].get("figures", [])]
 
 
 def table_runs(table, preset):

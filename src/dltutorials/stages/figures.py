@@ -1,0 +1,67 @@
+"""Figures: first-layer filters of a pretrained layer, and samples from an RBM.
+
+    python -m dltutorials.stages.figures filters OUT.png model=dbn preset=quick seed=1234
+    python -m dltutorials.stages.figures samples OUT.png model=rbm preset=quick seed=1234
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig
+
+from dltutorials.config import ConfigError, compose
+from dltutorials.data.prepare import load_split
+from dltutorials.plots import save_filters, save_samples
+from dltutorials.stages.pretrain import build_layer
+from dltutorials.training.layers import PARAMETERS, layer_dir, load_layer
+
+
+def image_shape(cfg: DictConfig) -> tuple[int, int]:
+    channels, height, width = cfg.data.image_shape
+    if channels != 1:
+        raise ConfigError(f"data.image_shape {list(cfg.data.image_shape)}: filters are drawn for grey images only")
+    return height, width
+
+
+def draw_filters(cfg: DictConfig, out: Path) -> None:
+    """Rows of layer 1's W as images, like the tutorial's filters_corruption_30.png / filters_at_epoch_14.png."""
+    layer = load_layer(layer_dir(cfg.paths.run_dir, 1) / "layer.pt")
+    save_filters(out, layer.weight.numpy(), image_shape(cfg))
+
+
+def draw_samples(cfg: DictConfig, out: Path) -> None:
+    """Persistent Gibbs chains from the first test digits; one row of mean-field images every
+    ``steps_between_rows`` steps (tutorial section 9.4, "Sampling from the RBM")."""
+    settings = cfg.model.get("samples")
+    if settings is None:
+        raise ConfigError(f"model {cfg.model.name!r} has no `samples` settings (an RBM's config has)")
+    rbm = build_layer(cfg, 1)
+    saved = load_layer(layer_dir(cfg.paths.run_dir, 1) / "layer.pt")
+    rbm.load_state_dict({name: getattr(saved, name) for name in PARAMETERS}, strict=False)
+    torch.manual_seed(cfg.seed)
+    test_x, _ = load_split(Path(cfg.data.prepared_dir) / "test.npz")
+    start = torch.from_numpy(test_x[: settings.n_chains])
+    samples = rbm.sample_chains(start, settings.n_rows, settings.steps_between_rows)
+    save_samples(out, samples.numpy(), image_shape(cfg))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("figure", choices=["filters", "samples"])
+    parser.add_argument("output", type=Path)
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. model=rbm preset=quick")
+    args = parser.parse_args(argv)
+    cfg = compose(args.overrides)
+    try:
+        (draw_filters if args.figure == "filters" else draw_samples)(cfg, args.output)
+    except ConfigError as error:
+        sys.exit(f"config error: {error}")
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
