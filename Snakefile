@@ -18,6 +18,7 @@ configfile: str(Path(workflow.basedir) / "conf" / "workflow.yaml")
 
 
 validate(config, "workflow/schemas/config.schema.yaml")
+config["seeds"] = [int(seed) for seed in config["seeds"]]
 
 
 include: "workflow/rules/common.smk"

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -39,3 +44,25 @@ def _no_mirror_from_environment(monkeypatch):
     monkeypatch.delenv("DLTUTORIALS_DATA_MIRROR", raising=False)
     yield
     os.environ.pop("DLTUTORIALS_DATA_MIRROR", None)
+
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(PROJECT_ROOT / "Snakefile"), "--cores", "2"]
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run the project's Snakefile in ``workdir``; fail the test with its output if it fails."""
+    result = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), *args], capture_output=True, text=True,
+                            timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture(scope="session")
+def mirror_url(shared_data):
+    """An HTTP server on loopback serving ../shared/data, as a mirror would."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(shared_data))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()

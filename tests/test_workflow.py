@@ -2,41 +2,15 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
-import subprocess
-import sys
-import threading
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
-from dltutorials.config import PROJECT_ROOT
+from conftest import snakemake
 
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(PROJECT_ROOT / "Snakefile"), "--cores", "2"]
 COLUMNS = ["model", "preset", "seed", "dataset", "best_valid_error", "test_error", "test_examples", "best_epoch",
            "best_iteration", "epochs_run", "iterations_run", "train_seconds", "tutorial_valid_error",
            "tutorial_test_error", "test_error_minus_tutorial"]
 REPORTED_TEST_ERROR = {"logreg": 7.489583, "mlp": 1.65, "lenet": 0.92}
-
-
-@pytest.fixture(scope="module")
-def mirror_url(shared_data):
-    """An HTTP server on loopback serving ../shared/data, as a mirror would."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(shared_data))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), *args], capture_output=True, text=True,
-                            timeout=900)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result
 
 
 @pytest.fixture(scope="module")

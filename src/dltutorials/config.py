@@ -71,6 +71,9 @@ def _walk(node: Any, prefix: str):
     if isinstance(node, dict):
         for key, value in node.items():
             yield from _walk(value, f"{prefix}.{key}")
+    elif isinstance(node, list) and any(isinstance(item, dict) for item in node):
+        for index, item in enumerate(node):
+            yield from _walk(item, f"{prefix}.{index}")
     else:
         yield prefix, node
 

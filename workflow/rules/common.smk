@@ -49,6 +49,12 @@ wildcard_constraints:
 MIRROR_ENV = f"DLTUTORIALS_DATA_MIRROR={shlex.quote(config['data_mirror'])} " if config["data_mirror"] else ""
 
 
+# Extra Hydra overrides of every run reach the jobs through the command line,
+# not as rule parameters: what they change is in the fingerprints, so only the
+# jobs whose settings they change rerun.
+OVERRIDES = " ".join(shlex.quote(o) for o in config["overrides"])
+
+
 def hydra_overrides(extra=()):
     """Overrides of a training run: the workflow's own (config `overrides`), then ``extra``."""
     return [*config["overrides"], *extra]
@@ -140,7 +146,3 @@ def run_result(model, preset, seed):
 
 def table_inputs(table, preset):
     return [run_result(run["model"], preset, run["seed"]) for run in table_runs(table, preset)]
-
-
-def quoted(overrides):
-    return " ".join(shlex.quote(o) for o in overrides)

@@ -11,7 +11,7 @@ rule figure_paper:
         "results/logs/figure_paper_{model}_{figure}.log",
     shell:
         "{PYTHON} -m dltutorials.stages.figures {wildcards.figure} {output} model={wildcards.model}"
-        " preset=paper seed={FIRST_SEED} > {log} 2>&1"
+        " preset=paper seed={FIRST_SEED} {OVERRIDES} > {log} 2>&1"
 
 
 rule figure:
@@ -25,4 +25,4 @@ rule figure:
         "results/logs/figure_{preset}_{model}_{figure}.log",
     shell:
         "{PYTHON} -m dltutorials.stages.figures {wildcards.figure} {output} model={wildcards.model}"
-        " preset={wildcards.preset} seed={FIRST_SEED} > {log} 2>&1"
+        " preset={wildcards.preset} seed={FIRST_SEED} {OVERRIDES} > {log} 2>&1"

@@ -9,7 +9,6 @@ rule pretrain_layer:
         "results/runs/{preset}/{model}/seed{seed}/layer{layer}/layer.pt",
     params:
         fingerprint=lambda w: layer_fingerprint(w.model, w.preset, int(w.layer)),
-        overrides=lambda w: quoted(hydra_overrides()),
     threads: 2
     resources:
         mem_mb=4000,
@@ -18,7 +17,7 @@ rule pretrain_layer:
     shell:
         "{PYTHON} -m dltutorials.stages.pretrain train {wildcards.layer} model={wildcards.model}"
         " preset={wildcards.preset} seed={wildcards.seed} num_threads={threads}"
-        " trainer.enable_progress_bar=false {params.overrides} > {log} 2>&1"
+        " trainer.enable_progress_bar=false {OVERRIDES} > {log} 2>&1"
 
 
 rule encode_layer:
@@ -27,12 +26,10 @@ rule encode_layer:
         inputs=lambda w: layer_input(w.model, w.preset, w.seed, int(w.layer)),
     output:
         "results/runs/{preset}/{model}/seed{seed}/layer{layer}/codes.npy",
-    params:
-        overrides=lambda w: quoted(hydra_overrides()),
     resources:
         mem_mb=4000,
     log:
         "results/logs/encode_{preset}_{model}_seed{seed}_layer{layer}.log",
     shell:
         "{PYTHON} -m dltutorials.stages.pretrain encode {wildcards.layer} model={wildcards.model}"
-        " preset={wildcards.preset} seed={wildcards.seed} {params.overrides} > {log} 2>&1"
+        " preset={wildcards.preset} seed={wildcards.seed} {OVERRIDES} > {log} 2>&1"

@@ -11,7 +11,6 @@ rule train:
         checkpoint="results/runs/{preset}/{model}/seed{seed}/model.ckpt",
     params:
         fingerprint=lambda w: training_fingerprint(w.model, w.preset),
-        overrides=lambda w: quoted(hydra_overrides()),
     threads: 2
     resources:
         mem_mb=4000,
@@ -20,7 +19,7 @@ rule train:
     shell:
         "{PYTHON} -m dltutorials.stages.train model={wildcards.model} preset={wildcards.preset}"
         " seed={wildcards.seed} num_threads={threads} trainer.enable_progress_bar=false"
-        " {params.overrides} > {log} 2>&1"
+        " {OVERRIDES} > {log} 2>&1"
 
 
 rule table_paper:
