@@ -36,6 +36,7 @@ test: venv
 bench: venv
 	$(BIN)/snakemake --cores $(CORES) results/data/mnist/train.npz
 	$(BIN)/python bench/supervised.py
+	$(BIN)/python bench/rbm.py
 
 lint: venv
 	$(BIN)/ruff check src tests bench
