@@ -10,6 +10,7 @@ from hydra.errors import HydraException
 from hydra.utils import instantiate
 
 from dltutorials.config import ConfigError, available, compose, validate
+from dltutorials.stages.pretrain import build_layer
 
 
 @pytest.mark.parametrize("preset", available("preset"))
@@ -20,8 +21,14 @@ def test_every_preset_composes_and_validates_for_every_model(model, preset):
     assert plain["model"]["name"] == model
     assert plain["preset_name"] == preset
     assert plain["paths"]["run_dir"] == f"results/runs/{preset}/{model}/seed{plain['seed']}"
-    module = instantiate(cfg.model.module)
-    assert module.learning_rate == plain["model"]["module"]["learning_rate"]
+    if "module" in cfg.model:
+        module = instantiate(cfg.model.module)
+        assert module.learning_rate == plain["model"]["module"]["learning_rate"]
+    if "pretrain" in cfg.model:
+        sizes = [plain["data"]["n_features"], *plain["model"]["hidden_sizes"]]
+        for k in range(1, len(sizes)):
+            layer = build_layer(cfg, k)
+            assert layer.weight.shape == (sizes[k], sizes[k - 1])
 
 
 @pytest.mark.parametrize("model, settings", [

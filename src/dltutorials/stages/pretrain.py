@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import lightning as L
@@ -26,9 +25,6 @@ from dltutorials.config import ConfigError, compose, validate
 from dltutorials.data.datamodule import UnlabelledDataModule, load_inputs
 from dltutorials.provenance import git_commit
 from dltutorials.training.layers import encode, layer_dir, load_layer, save_codes, save_layer
-
-warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated.*")
 
 
 def layer_sizes(cfg: DictConfig) -> list[int]:

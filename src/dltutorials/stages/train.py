@@ -15,7 +15,6 @@ from __future__ import annotations
 import socket
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import hydra
@@ -31,10 +30,6 @@ from dltutorials.provenance import git_commit, library_versions
 from dltutorials.results import tutorial_value
 from dltutorials.training.early_stopping import TutorialEarlyStopping
 from dltutorials.training.layers import layer_dir, load_layer
-
-# Data is in memory and sliced: worker processes would only add overhead.
-warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated.*")  # inside lightning 2.6 + torch 2.13
 
 
 def pretrained_layers(cfg: DictConfig) -> list:
