@@ -66,3 +66,11 @@ def mirror_url(shared_data):
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, mirror_url):
+    """The default target of the workflow on the tiny preset, downloading over loopback HTTP."""
+    workdir = tmp_path_factory.mktemp("workflow")
+    snakemake(workdir, "--config", "preset=tiny", f"data_mirror={mirror_url}")
+    return workdir, mirror_url

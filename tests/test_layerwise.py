@@ -105,10 +105,8 @@ def planned_outputs(workdir, *args):
 
 
 @pytest.fixture(scope="module")
-def tiny_sda_workdir(tmp_path_factory, mirror_url):
-    workdir = tmp_path_factory.mktemp("sda_workflow")
-    snakemake(workdir, "--config", "preset=tiny", "models=[sda]", f"data_mirror={mirror_url}")
-    return workdir
+def tiny_sda_workdir(tiny_run):
+    return tiny_run[0]
 
 
 @pytest.mark.slow

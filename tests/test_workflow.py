@@ -13,13 +13,6 @@ COLUMNS = ["model", "preset", "seed", "dataset", "best_valid_error", "test_error
 REPORTED_TEST_ERROR = {"logreg": 7.489583, "mlp": 1.65, "lenet": 0.92}
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory, mirror_url):
-    workdir = tmp_path_factory.mktemp("workflow")
-    snakemake(workdir, "--config", "preset=tiny", f"data_mirror={mirror_url}")
-    return workdir, mirror_url
-
-
 @pytest.mark.slow
 def test_tiny_preset_builds_every_table(tiny_run):
     workdir, _ = tiny_run
@@ -40,6 +33,23 @@ def test_tiny_preset_builds_every_table(tiny_run):
         assert (run_dir / "model.ckpt").is_file() and (run_dir / "config.yaml").is_file()
         assert "validation error" in (run_dir / "train.log").read_text()
     assert not list(workdir.glob("results/**/*.part")), "no temporary file left behind"
+
+
+@pytest.mark.slow
+def test_tiny_preset_builds_the_layerwise_tables_and_figures(tiny_run):
+    workdir, _ = tiny_run
+    for model in ("sda", "dbn", "cae"):
+        row = pd.read_csv(workdir / f"results/tiny/{model}.csv").iloc[0]
+        assert row["pretrain_seconds_layer1"] > 0 and row["finetune_seconds"] > 0
+        assert 0 < row["test_error"] < 90
+    rbm = pd.read_csv(workdir / "results/tiny/rbm.csv")
+    assert list(rbm["epoch"]) == [1, 2] and rbm["cost"].notna().all()
+    assert list(rbm["tutorial_cost"]) == [-90.65, -81.24]
+    da = pd.read_csv(workdir / "results/tiny/da.csv")
+    assert sorted(set(da["settings.corruption_level"])) == [0.0, 0.3]
+    figures = sorted(p.name for p in (workdir / "results/tiny/figures").iterdir())
+    assert figures == ["cae_filters.png", "da_corruption0_filters.png", "da_corruption30_filters.png",
+                       "dbn_filters.png", "rbm_filters.png", "rbm_samples.png", "sda_filters.png"]
 
 
 @pytest.mark.slow
