@@ -15,9 +15,8 @@ SPLITS = ["train", "valid", "test"]
 MODELS = available("model")
 PRESETS = available("preset")
 
-for _preset in [config["preset"]]:
-    if _preset not in PRESETS:
-        raise WorkflowError(f"config preset={_preset!r} is not one of {PRESETS} (conf/preset/)")
+if config["preset"] not in PRESETS:
+    raise WorkflowError(f"config preset={config['preset']!r} is not one of {PRESETS} (conf/preset/)")
 
 
 def table_of(model):
@@ -55,15 +54,10 @@ MIRROR_ENV = f"DLTUTORIALS_DATA_MIRROR={shlex.quote(config['data_mirror'])} " if
 OVERRIDES = " ".join(shlex.quote(o) for o in config["overrides"])
 
 
-def hydra_overrides(extra=()):
-    """Overrides of a training run: the workflow's own (config `overrides`), then ``extra``."""
-    return [*config["overrides"], *extra]
-
-
 @functools.cache
 def run_config(model, preset):
     """The resolved Hydra config of one run as a dict (validated: bad values stop the DAG here)."""
-    cfg = compose(hydra_overrides([f"model={model}", f"preset={preset}"]))
+    cfg = compose([*config["overrides"], f"model={model}", f"preset={preset}"])
     try:
         return validate_run(cfg)
     except ConfigError as error:
