@@ -7,7 +7,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-CORES ?= 4
+CORES ?= $(shell nproc 2>/dev/null || echo 2)
 # The torch build to install first. CPU by default; for a CUDA GPU e.g.
 #   make venv TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"
 TORCH ?= torch==2.13.0
