@@ -9,9 +9,9 @@ from importlib import resources
 from pathlib import Path
 
 import pandas as pd
-import torch
 
 from dltutorials.atomic import atomic_path
+from dltutorials.training.layers import load_layer
 
 
 @cache
@@ -41,7 +41,7 @@ def pretraining_rows(run_dir: Path, model: str, preset: str, seed: int, dataset:
     rows = []
     trace = tutorial_monitor_trace(model, dataset)
     for layer_dir in sorted(run_dir.glob("layer*"), key=lambda d: int(d.name[5:])):
-        info = torch.load(layer_dir / "layer.pt", map_location="cpu", weights_only=True)["info"]
+        info = load_layer(layer_dir / "layer.pt").info
         epochs = pd.read_csv(layer_dir / "epochs.csv")
         for epoch in epochs.itertuples():
             rows.append({"model": model, "preset": preset, "seed": seed, "dataset": dataset,
