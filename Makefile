@@ -37,6 +37,7 @@ bench: venv
 	$(BIN)/snakemake --cores $(CORES) results/data/mnist/train.npz
 	$(BIN)/python bench/supervised.py
 	$(BIN)/python bench/rbm.py
+	$(BIN)/python bench/allocator.py
 
 lint: venv
 	$(BIN)/ruff check src tests bench

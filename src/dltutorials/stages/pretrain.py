@@ -15,11 +15,11 @@ import time
 from pathlib import Path
 
 import lightning as L
-import torch
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from dltutorials import runtime
 from dltutorials.atomic import write_text
 from dltutorials.config import ConfigError, compose, validate
 from dltutorials.data.datamodule import UnlabelledDataModule, load_inputs
@@ -71,8 +71,7 @@ def pretrain_layer(cfg: DictConfig, k: int) -> dict:
     """Train layer k for ``pretrain.epochs`` epochs; returns a summary (also in the layer's files)."""
     plain = validate(cfg)
     check_layer(cfg, k)
-    if cfg.num_threads:
-        torch.set_num_threads(cfg.num_threads)
+    runtime.configure(cfg.num_threads)
     L.seed_everything(cfg.seed + k, verbose=False)  # each layer its own random stream
     pretrain = cfg.model.pretrain
     datamodule = UnlabelledDataModule(layer_inputs(cfg, k), pretrain.batch_size,

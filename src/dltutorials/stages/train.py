@@ -19,11 +19,11 @@ from pathlib import Path
 
 import hydra
 import lightning as L
-import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from dltutorials import runtime
 from dltutorials.atomic import atomic_path, write_json, write_text
 from dltutorials.config import CONFIG_DIR, ConfigError, validate
 from dltutorials.provenance import git_commit, library_versions
@@ -43,8 +43,7 @@ def train(cfg: DictConfig) -> dict:
     """Fit ``cfg.model`` on ``cfg.data`` with the tutorial's early stopping; returns the result row."""
     plain = validate(cfg)
     run_dir = Path(cfg.paths.run_dir)
-    if cfg.num_threads:
-        torch.set_num_threads(cfg.num_threads)
+    runtime.configure(cfg.num_threads)
     L.seed_everything(cfg.seed, verbose=False)
 
     datamodule = instantiate(cfg.data.datamodule, batch_size=cfg.model.batch_size)
