@@ -116,6 +116,7 @@ def test_chunked_training_applies_the_rule_exactly(n_train_batches, patience, ma
     assert summary["best_iteration"] == best_iteration
     assert summary["best_valid_error"] == best_error
     assert summary["epochs_run"] == last // n_train_batches + 1
+    assert summary["iterations_run"] == last + 1
     # the weights kept are those of the best validation
     assert module.weight.item() == best_iteration
     assert summary["best_epoch"] == best_iteration // n_train_batches + 1

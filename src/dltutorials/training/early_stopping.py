@@ -86,7 +86,10 @@ class TutorialEarlyStopping(Callback):
         self.last_iteration = last
         if self.rule.exhausted_after(last - 1):
             # Patience ran out on an update inside this chunk, before any
-            # validation its end would bring: the tutorial stopped there.
+            # validation its end would bring: the tutorial stopped there, at
+            # update `patience` (the chunk's later updates are never kept:
+            # the best weights are restored at the end).
+            self.last_iteration = self.rule.patience
             trainer.should_stop = True
             return
         if self.rule.validates_after(last):
