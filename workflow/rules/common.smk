@@ -7,7 +7,7 @@ import sys
 
 from omegaconf import OmegaConf
 
-from dltutorials.config import CONFIG_DIR, ConfigError, available, compose, validate as validate_run
+from dltutorials.config import ConfigError, available, compose, validate as validate_run
 
 PYTHON = shlex.quote(sys.executable)
 FIRST_SEED = config["seeds"][0]
@@ -20,11 +20,8 @@ if config["preset"] not in PRESETS:
 
 
 def table_of(model):
-    """The table a model's runs go to: its own name, or the model config's `table` (e.g. both dA runs -> da).
-
-    Read from conf/model/ directly: a Hydra composition per model would double the DAG's start-up time.
-    """
-    return OmegaConf.load(CONFIG_DIR / "model" / f"{model}.yaml").get("table", model)
+    """The table a model's runs go to: its own name, or the model config's `table` (e.g. both dA runs -> da)."""
+    return compose([f"model={model}"]).model.get("table", model)
 
 
 TABLES = {}
