@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dltutorials.data.download import DataError, candidate_urls, download, sha256_of
+from dltutorials.data.download import DataError, candidate_urls, download, fetch, sha256_of
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MNIST_REL = "mnist/mnist.pkl.gz"
@@ -132,6 +132,32 @@ def test_existing_bad_file_is_replaced(tmp_path: Path) -> None:
     dest.write_bytes(b"stale partial content")
     download(candidate_urls([], str(SHARED_DATA), MNIST_REL), dest, MNIST_SHA256)
     assert sha256_of(dest) == MNIST_SHA256
+
+
+@needs_mnist
+def test_fetch_returns_the_url_used(tmp_path: Path, http_mirror: str) -> None:
+    urls = [f"{http_mirror}/no/such/file.gz", f"{http_mirror}/{MNIST_REL}"]
+    assert fetch(urls, tmp_path / "mnist.pkl.gz", MNIST_SHA256, timeout=10) == urls[1]
+
+
+@needs_mnist
+def test_without_checksum_the_file_is_fetched_and_never_trusted_as_is(tmp_path: Path) -> None:
+    # sha256=None: no known file checksum (the caller verifies the content), so an existing file is replaced.
+    dest = tmp_path / "mnist.pkl.gz"
+    dest.write_bytes(b"stale content")
+    assert download(candidate_urls([], str(SHARED_DATA), MNIST_REL), dest, None) == dest
+    assert sha256_of(dest) == MNIST_SHA256
+
+
+@needs_mnist
+def test_without_checksum_a_truncated_gzip_is_still_rejected(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    (mirror / "mnist").mkdir(parents=True)
+    (mirror / MNIST_REL).write_bytes(MNIST.read_bytes()[:1_000_000])
+    dest_dir = tmp_path / "dest"
+    with pytest.raises(DataError, match="not a valid gzip"):
+        download(candidate_urls([], str(mirror), MNIST_REL), dest_dir / "mnist.pkl.gz", None)
+    assert list(dest_dir.iterdir()) == []
 
 
 # --- failures -----------------------------------------------------------------------------------

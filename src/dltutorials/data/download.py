@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dltutorials.atomic import atomic_path
 
-__all__ = ["DataError", "candidate_urls", "sha256_of", "download"]
+__all__ = ["DataError", "candidate_urls", "sha256_of", "fetch", "download"]
 
 _CHUNK = 1 << 20
 
@@ -70,8 +70,11 @@ def _check_gzip(path: Path) -> str | None:
     return None
 
 
-def _fetch(url: str, tmp_path: Path, sha256: str, timeout: float, check_gzip: bool) -> str | None:
-    """Stream ``url`` into ``tmp_path`` and validate it; return None or a failure reason."""
+def _fetch(url: str, tmp_path: Path, sha256: str | None, timeout: float, check_gzip: bool) -> str | None:
+    """Stream ``url`` into ``tmp_path`` and validate it; return None or a failure reason.
+
+    ``sha256=None`` skips the file checksum (the caller verifies the content); the gzip check still runs.
+    """
     scheme = urllib.parse.urlsplit(url).scheme.lower()
     if scheme not in ("file", "http", "https"):
         return f"unsupported URL scheme {scheme!r} (expected file, http or https)"
@@ -90,25 +93,29 @@ def _fetch(url: str, tmp_path: Path, sha256: str, timeout: float, check_gzip: bo
     except (OSError, ValueError) as exc:  # timeouts, resets, bad URLs
         return f"unreachable: {_one_line(exc) or type(exc).__name__}"
 
-    actual = sha256_of(tmp_path)
-    if actual != sha256.lower():
-        return f"sha256 mismatch: expected {sha256.lower()}, got {actual}"
+    if sha256 is not None:
+        actual = sha256_of(tmp_path)
+        if actual != sha256.lower():
+            return f"sha256 mismatch: expected {sha256.lower()}, got {actual}"
     if check_gzip:
         return _check_gzip(tmp_path)
     return None
 
 
-def download(urls: list[str], destination: Path, sha256: str, timeout: float = 60.0) -> Path:
-    """Download the first URL whose content matches ``sha256`` to ``destination``.
+def fetch(
+    urls: list[str], destination: Path, sha256: str | None, timeout: float = 60.0, label: str | None = None
+) -> str:
+    """Download the first URL that passes the checks to ``destination`` and return that URL.
 
-    Returns ``destination`` immediately if it already exists with the right checksum.
-    Raises :class:`DataError` listing every URL's failure if none works.
+    Always downloads (see :func:`download` for reusing a good existing file); the caller learns which
+    source was used, to record it. ``sha256=None`` means the file has no known checksum and the
+    caller verifies its content. Raises :class:`DataError` listing every URL's failure if none works;
+    ``label`` replaces "<name> to <destination>" there (e.g. when the destination is a temporary file).
     """
     destination = Path(destination)
+    label = label or f"{destination.name} to {destination}"
     if not urls:
-        raise DataError(f"no URLs given to download {destination} (expected sha256 {sha256})")
-    if destination.is_file() and sha256_of(destination) == sha256.lower():
-        return destination
+        raise DataError(f"no URLs given to download {label}")
     destination.parent.mkdir(parents=True, exist_ok=True)
 
     failures: list[str] = []
@@ -118,8 +125,22 @@ def download(urls: list[str], destination: Path, sha256: str, timeout: float = 6
                 reason = _fetch(url, tmp, sha256, timeout, destination.name.endswith(".gz"))
                 if reason is not None:
                     raise _Rejected(reason)
-            return destination
+            return url
         except _Rejected as rejected:
             failures.append(f"{url}: {rejected}")
 
-    raise DataError(f"could not download {destination.name} to {destination}: " + "; ".join(failures))
+    raise DataError(f"could not download {label}: " + "; ".join(failures))
+
+
+def download(urls: list[str], destination: Path, sha256: str | None, timeout: float = 60.0) -> Path:
+    """Download the first URL whose content matches ``sha256`` to ``destination``.
+
+    Returns ``destination`` immediately if it already exists with the right checksum (never when
+    ``sha256`` is None: nothing could vouch for an existing file). Raises :class:`DataError` listing
+    every URL's failure if none works.
+    """
+    destination = Path(destination)
+    if urls and sha256 is not None and destination.is_file() and sha256_of(destination) == sha256.lower():
+        return destination
+    fetch(urls, destination, sha256, timeout)
+    return destination
