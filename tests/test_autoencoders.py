@@ -126,12 +126,15 @@ def test_contractive_cost_without_contraction_is_the_plain_reconstruction_cost()
 # -- one update is one SGD step -----------------------------------------------
 
 
-def test_denoising_update_is_one_sgd_step_on_the_cost_of_the_corrupted_input():
+@pytest.mark.parametrize("batch", [1, 5])
+@pytest.mark.parametrize("gradient", ["explicit", "autograd"])
+def test_denoising_update_is_one_sgd_step_on_the_cost_of_the_corrupted_input(gradient, batch):
     torch.manual_seed(4)
     lr, level = 0.3, 0.4
-    model = with_optimizer(DenoisingAutoencoder(n_visible=9, n_hidden=4, learning_rate=lr, corruption_level=level))
+    model = with_optimizer(DenoisingAutoencoder(n_visible=9, n_hidden=4, learning_rate=lr, corruption_level=level,
+                                                gradient=gradient))
     twin = copy.deepcopy(model)
-    x = torch.rand(5, 9)
+    x = torch.rand(batch, 9)
 
     torch.manual_seed(123)
     returned = model.update(x)
@@ -143,17 +146,23 @@ def test_denoising_update_is_one_sgd_step_on_the_cost_of_the_corrupted_input():
     grads = torch.autograd.grad(cost, params)
     assert not returned.requires_grad
     assert returned.item() == pytest.approx(cost.item(), rel=1e-6)
+    assert (model.configure_optimizers() is None) == (gradient == "explicit")
     for p_model, p, g in zip([model.weight, model.hidden_bias, model.visible_bias], params, grads):
         assert torch.allclose(p_model, p - lr * g, atol=1e-6)
         assert not torch.allclose(p_model, p)  # every parameter moved
 
 
-def test_contractive_update_is_one_sgd_step_on_the_penalised_cost():
+@pytest.mark.parametrize("batch", [1, 5])
+@pytest.mark.parametrize("gradient", ["explicit", "autograd"])
+def test_contractive_update_is_one_sgd_step_on_the_penalised_cost(gradient, batch):
     torch.manual_seed(5)
     lr, level = 0.2, 0.7
-    model = with_optimizer(ContractiveAutoencoder(n_visible=9, n_hidden=4, learning_rate=lr, contraction_level=level))
+    model = with_optimizer(ContractiveAutoencoder(n_visible=9, n_hidden=4, learning_rate=lr, contraction_level=level,
+                                                  gradient=gradient))
+    with torch.no_grad():
+        model.hidden_bias.normal_()  # every term of the penalty's gradient matters
     twin = copy.deepcopy(model)
-    x = torch.rand(5, 9)
+    x = torch.rand(batch, 9)
     returned = model.update(x)
 
     params = [twin.weight, twin.hidden_bias, twin.visible_bias]
@@ -161,8 +170,10 @@ def test_contractive_update_is_one_sgd_step_on_the_penalised_cost():
     cost = hand_cross_entropy(x, hand_reconstruction(twin, h)) + level * hand_jacobian_norm(twin, h)
     grads = torch.autograd.grad(cost, params)
     assert returned.item() == pytest.approx(cost.item(), rel=1e-6)
+    assert (model.configure_optimizers() is None) == (gradient == "explicit")
     for p_model, p, g in zip([model.weight, model.hidden_bias, model.visible_bias], params, grads):
         assert torch.allclose(p_model, p - lr * g, atol=1e-6)
+        assert not torch.allclose(p_model, p)
 
 
 def test_training_step_runs_one_update_per_minibatch_of_the_chunk():
@@ -273,5 +284,9 @@ def test_invalid_contraction_level_is_rejected(level):
 def test_hyperparameters_are_saved():
     da = DenoisingAutoencoder(n_visible=4, n_hidden=2, learning_rate=0.1, corruption_level=0.3)
     ca = ContractiveAutoencoder(n_visible=4, n_hidden=2, learning_rate=0.1, contraction_level=0.2)
-    assert dict(da.hparams) == {"n_visible": 4, "n_hidden": 2, "learning_rate": 0.1, "corruption_level": 0.3}
-    assert dict(ca.hparams) == {"n_visible": 4, "n_hidden": 2, "learning_rate": 0.1, "contraction_level": 0.2}
+    assert dict(da.hparams) == {"n_visible": 4, "n_hidden": 2, "learning_rate": 0.1, "corruption_level": 0.3,
+                                "gradient": "explicit"}
+    assert dict(ca.hparams) == {"n_visible": 4, "n_hidden": 2, "learning_rate": 0.1, "contraction_level": 0.2,
+                                "gradient": "explicit"}
+    with pytest.raises(ValueError, match="gradient must be one of"):
+        DenoisingAutoencoder(n_visible=4, n_hidden=2, learning_rate=0.1, gradient="numeric")

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dltutorials.models.classifier import glorot_uniform_
+from dltutorials.models.classifier import affine, glorot_uniform_
 
 
 class PretrainedLayer(L.LightningModule):
@@ -40,7 +39,7 @@ class PretrainedLayer(L.LightningModule):
 
     def encode(self, x: Tensor) -> Tensor:
         """Hidden representation sigmoid(W x + b): the tutorial's get_hidden_values / propup mean."""
-        return torch.sigmoid(F.linear(x, self.weight, self.hidden_bias))
+        return torch.sigmoid(affine(x, self.weight, self.hidden_bias))
 
     def update(self, x: Tensor) -> Tensor:
         """One training update on the minibatch ``x``; returns the monitored cost as a detached scalar."""

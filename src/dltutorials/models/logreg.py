@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from torch import Tensor
-
-from dltutorials.models.classifier import LogisticLayer, TutorialClassifier
+from dltutorials.models.classifier import DenseClassifier, LogisticLayer
 
 
-class LogisticRegression(TutorialClassifier):
+class LogisticRegression(DenseClassifier):
     """P(Y=i|x, W, b) = softmax_i(W x + b), with W and b initialised at zero (section 4.1)."""
 
-    def __init__(self, n_in: int, n_out: int, learning_rate: float, l1_reg: float = 0.0, l2_reg: float = 0.0) -> None:
-        super().__init__(learning_rate, l1_reg, l2_reg, n_out)
+    def __init__(self, n_in: int, n_out: int, learning_rate: float, l1_reg: float = 0.0, l2_reg: float = 0.0,
+                 gradient: str = "explicit") -> None:
+        super().__init__(learning_rate, l1_reg, l2_reg, n_out, gradient)
         self.save_hyperparameters()
         self.logistic = LogisticLayer(n_in, n_out)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.logistic(x.flatten(1))
+    def hidden_stack(self) -> list:
+        return []

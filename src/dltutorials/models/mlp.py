@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from torch import Tensor
-
-from dltutorials.models.classifier import LogisticLayer, TanhOrSigmoidLayer, TutorialClassifier
+from dltutorials.models.classifier import DenseClassifier, LogisticLayer, TanhOrSigmoidLayer
 
 
-class MLP(TutorialClassifier):
+class MLP(DenseClassifier):
     """f(x) = softmax(b2 + W2 s(b1 + W1 x)) (section 5.1).
 
     W1 is Glorot-uniform (x4 for a sigmoid s), the logistic layer starts at zero.
@@ -23,11 +21,12 @@ class MLP(TutorialClassifier):
         l1_reg: float = 0.0,
         l2_reg: float = 0.0,
         activation: str = "tanh",
+        gradient: str = "explicit",
     ) -> None:
-        super().__init__(learning_rate, l1_reg, l2_reg, n_out)
+        super().__init__(learning_rate, l1_reg, l2_reg, n_out, gradient)
         self.save_hyperparameters()
         self.hidden = TanhOrSigmoidLayer(n_in, n_hidden, activation)
         self.logistic = LogisticLayer(n_hidden, n_out)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.logistic(self.hidden(x.flatten(1)))
+    def hidden_stack(self) -> list[TanhOrSigmoidLayer]:
+        return [self.hidden]

@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from dltutorials.models.classifier import affine
 from dltutorials.models.layer import PretrainedLayer
 
 GRADIENTS = ("explicit", "autograd")
@@ -76,7 +77,7 @@ class RBM(PretrainedLayer):
     # -- conditionals and Gibbs sampling (section 9.3, Eqs. 9.7-9.8) --------
     def propup(self, v: Tensor) -> tuple[Tensor, Tensor]:
         """Hidden pre-sigmoid activation c + W v and its mean sigm(c + W v) = P(h=1|v) (Eq. 9.7)."""
-        pre_sigmoid = F.linear(v, self.weight, self.hidden_bias)
+        pre_sigmoid = affine(v, self.weight, self.hidden_bias)
         return pre_sigmoid, torch.sigmoid(pre_sigmoid)
 
     def propdown(self, h: Tensor) -> tuple[Tensor, Tensor]:

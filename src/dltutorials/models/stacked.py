@@ -11,17 +11,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 
-from dltutorials.models.classifier import LogisticLayer, TanhOrSigmoidLayer, TutorialClassifier
+from dltutorials.models.classifier import DenseClassifier, LogisticLayer, TanhOrSigmoidLayer
 
 
-class StackedSigmoidClassifier(TutorialClassifier):
+class StackedSigmoidClassifier(DenseClassifier):
     """x -> sigmoid layers of sizes ``hidden_sizes`` -> softmax over ``n_out`` classes."""
 
     def __init__(self, n_in: int, hidden_sizes: Sequence[int], n_out: int, learning_rate: float,
-                 l1_reg: float = 0.0, l2_reg: float = 0.0) -> None:
-        super().__init__(learning_rate, l1_reg, l2_reg, n_out)
+                 l1_reg: float = 0.0, l2_reg: float = 0.0, gradient: str = "explicit") -> None:
+        super().__init__(learning_rate, l1_reg, l2_reg, n_out, gradient)
         if not hidden_sizes:
             raise ValueError("hidden_sizes must name at least one hidden layer")
         self.save_hyperparameters()
@@ -29,11 +29,8 @@ class StackedSigmoidClassifier(TutorialClassifier):
         self.hidden = nn.ModuleList(TanhOrSigmoidLayer(a, b, "sigmoid") for a, b in zip(sizes[:-1], sizes[1:]))
         self.logistic = LogisticLayer(sizes[-1], n_out)
 
-    def forward(self, x: Tensor) -> Tensor:
-        x = x.flatten(1)
-        for layer in self.hidden:
-            x = layer(x)
-        return self.logistic(x)
+    def hidden_stack(self) -> list[TanhOrSigmoidLayer]:
+        return list(self.hidden)
 
     @torch.no_grad()
     def load_pretrained(self, layers: Sequence[nn.Module]) -> None:
