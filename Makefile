@@ -33,11 +33,12 @@ quick: venv
 test: venv
 	$(BIN)/python -m pytest
 
+# Every benchmark runs and prints its line; the target fails afterwards if any missed its goal.
+BENCHMARKS := supervised rbm allocator bandwidth contention
+
 bench: venv
 	$(BIN)/snakemake --cores $(CORES) results/data/mnist/train.npz
-	$(BIN)/python bench/supervised.py
-	$(BIN)/python bench/rbm.py
-	$(BIN)/python bench/allocator.py
+	status=0; for b in $(BENCHMARKS); do $(BIN)/python bench/$$b.py || status=1; done; exit $$status
 
 lint: venv
 	$(BIN)/ruff check src tests bench

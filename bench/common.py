@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ from dltutorials.atomic import atomic_path
 from dltutorials.provenance import git_commit
 
 BENCH_CSV = Path("results/bench.csv")
+MISSED: list[str] = []  # names of the benchmarks that missed their goal in this process
 FIELDS = ["name", "ratio", "goal", "project_seconds", "baseline_seconds", "repeats", "extra", "git_commit", "date"]
 
 
@@ -28,7 +30,11 @@ def report(name: str, project_seconds: float, baseline_seconds: float, goal: flo
            extra: str = "") -> float:
     """Print the `bench <name>: <ratio>x (goal <= <goal>x)` line and append a row to results/bench.csv."""
     ratio = project_seconds / baseline_seconds
-    print(f"bench {name}: {ratio:.2f}x (goal <= {goal}x)" + (f"  [{extra}]" if extra else ""), flush=True)
+    missed = ratio > goal
+    print(f"bench {name}: {ratio:.2f}x (goal <= {goal}x)" + (" MISSED" if missed else "")
+          + (f"  [{extra}]" if extra else ""), flush=True)
+    if missed:
+        MISSED.append(name)
     rows = []
     if BENCH_CSV.exists():
         with BENCH_CSV.open() as f:
@@ -41,3 +47,10 @@ def report(name: str, project_seconds: float, baseline_seconds: float, goal: flo
         writer.writeheader()
         writer.writerows(rows)
     return ratio
+
+
+def exit_status() -> int:
+    """The benchmark script's exit status: 1 when any goal was missed (after every line was printed)."""
+    if MISSED:
+        print(f"missed goals: {', '.join(MISSED)}", file=sys.stderr)
+    return 1 if MISSED else 0

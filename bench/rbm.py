@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 import warnings
 
 import numpy as np
 import torch
-from common import interleaved, report
+from common import exit_status, interleaved, report
 from sklearn.neural_network import BernoulliRBM
 
 from dltutorials.data.prepare import load_split
@@ -130,3 +131,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    sys.exit(exit_status())

@@ -32,6 +32,22 @@ for _table in config["models"]:
         raise WorkflowError(f"config models: {_table!r} is not one of {sorted(TABLES)} (conf/model/)")
 
 
+for _model in [*config["threads"], *config["start_first"]]:
+    if _model != "default" and _model not in MODELS:
+        raise WorkflowError(f"config threads/start_first: {_model!r} is not one of {MODELS} (conf/model/)")
+
+
+def job_threads(model):
+    """Threads of a model's training and pretraining jobs (config `threads`)."""
+    return config["threads"].get(model, config["threads"]["default"])
+
+
+def job_priority(model):
+    """Snakemake priority of a model's jobs: the models in config `start_first` first, in that order."""
+    order = config["start_first"]
+    return len(order) - order.index(model) if model in order else 0
+
+
 wildcard_constraints:
     model="|".join(MODELS),
     table="|".join(TABLES),

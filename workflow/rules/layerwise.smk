@@ -9,7 +9,8 @@ rule pretrain_layer:
         "results/runs/{preset}/{model}/seed{seed}/layer{layer}/layer.pt",
     params:
         fingerprint=lambda w: layer_fingerprint(w.model, w.preset, int(w.layer)),
-    threads: 2
+    threads: lambda w: job_threads(w.model)
+    priority: lambda w: job_priority(w.model)
     resources:
         mem_mb=4000,
     log:
@@ -26,6 +27,7 @@ rule encode_layer:
         inputs=lambda w: layer_input(w.model, w.preset, w.seed, int(w.layer)),
     output:
         "results/runs/{preset}/{model}/seed{seed}/layer{layer}/codes.npy",
+    priority: lambda w: job_priority(w.model)
     resources:
         mem_mb=4000,
     log:

@@ -11,7 +11,8 @@ rule train:
         checkpoint="results/runs/{preset}/{model}/seed{seed}/model.ckpt",
     params:
         fingerprint=lambda w: training_fingerprint(w.model, w.preset),
-    threads: 2
+    threads: lambda w: job_threads(w.model)
+    priority: lambda w: job_priority(w.model)
     resources:
         mem_mb=4000,
     log:
