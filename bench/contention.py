@@ -11,6 +11,7 @@ model gets (``threads`` in conf/workflow.yaml). Ratio: beside / alone.
 from __future__ import annotations
 
 import functools
+import signal
 import subprocess
 import sys
 import time
@@ -75,6 +76,8 @@ def in_fresh_process(model: str, beside_busy: bool) -> float:
 
 
 def main(repeats: int = 3) -> None:
+    # a SIGTERM (timeout, Ctrl-C's cousin) must still run the `finally` that stops the busy process
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(f"stopped by signal {signum}"))
     for model, name in (("mlp", "mlp_update_beside_busy_process"), ("dbn", "rbm_cd1_update_beside_busy_process")):
         beside, alone = interleaved(functools.partial(in_fresh_process, model, True),
                                     functools.partial(in_fresh_process, model, False), repeats)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import SHARED_DATA  # noqa: E402
 from dltutorials.data.download import DataError, candidate_urls, download, fetch, sha256_of
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MNIST_REL = "mnist/mnist.pkl.gz"
 MNIST = SHARED_DATA / MNIST_REL
 MNIST_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"

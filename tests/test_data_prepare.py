@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import MNIST_MIRROR
 from dltutorials.data.download import DataError
 from dltutorials.data.prepare import SPLITS, load_split, prepare_pickle
 
-MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist" / "mnist.pkl.gz"
+MNIST = MNIST_MIRROR
 MNIST_SIZES = {"train": 50000, "valid": 10000, "test": 10000}
 
 SMALL_SIZES = {"train": 12, "valid": 6, "test": 6}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 import torch
@@ -34,18 +35,32 @@ def test_rule_rejects_patience_too_small_to_validate():
         PatienceRule(n_train_batches=10, patience=1)
 
 
-def tutorial_loop(errors, n_train_batches, patience, n_epochs):
-    """The tutorial's loop, one check after every update: (best_iteration, best_error, last_iteration)."""
-    rule = PatienceRule(n_train_batches, patience)
+def tutorial_loop(errors, n_train_batches, patience, n_epochs, patience_increase=2, improvement_threshold=0.995):
+    """Section 4.4's loop, transcribed (nothing from the package): (best_iter, best_validation_loss, last iter).
+
+    ``errors(iter)`` stands for the validation loss after update ``iter``.
+    """
+    validation_frequency = min(n_train_batches, patience // 2)
+    best_validation_loss = math.inf
+    best_iter = None
+    done_looping = False
+    epoch = 0
     it = -1
-    for _epoch in range(n_epochs):
-        for _minibatch in range(n_train_batches):
-            it += 1
-            if rule.validates_after(it):
-                rule.record(it, errors(it))
-            if rule.exhausted_after(it):
-                return rule.best_iteration, rule.best_error, it
-    return rule.best_iteration, rule.best_error, it
+    while (epoch < n_epochs) and (not done_looping):
+        epoch = epoch + 1
+        for minibatch_index in range(n_train_batches):
+            it = (epoch - 1) * n_train_batches + minibatch_index
+            if (it + 1) % validation_frequency == 0:
+                this_validation_loss = errors(it)
+                if this_validation_loss < best_validation_loss:
+                    if this_validation_loss < best_validation_loss * improvement_threshold:
+                        patience = max(patience, it * patience_increase)
+                    best_validation_loss = this_validation_loss
+                    best_iter = it
+            if patience <= it:
+                done_looping = True
+                break
+    return best_iter, best_validation_loss, it
 
 
 class FakeModule:
@@ -77,9 +92,9 @@ class FakeTrainer:
         valid_tensors = (None, None)
 
 
-def chunked_run(errors, n_train_batches, patience, n_epochs, max_chunk):
+def chunked_run(errors, n_train_batches, patience, n_epochs, max_chunk, patience_increase=2):
     """The project's way: updates in chunks, the callback applied at chunk ends only."""
-    callback = TutorialEarlyStopping(n_train_batches, patience)
+    callback = TutorialEarlyStopping(n_train_batches, patience, patience_increase)
     bounds = chunk_bounds(n_train_batches, callback.validation_frequency, max_chunk)
     module, trainer = FakeModule(errors), FakeTrainer()
     for _epoch in range(n_epochs):
@@ -134,3 +149,51 @@ def test_chunk_bounds_cover_each_epoch_and_end_at_validation_points():
         assert set(range(period, n + 1, period)) <= ends
     assert chunk_bounds(2500, 2500, 50) == [(i, i + 50) for i in range(0, 2500, 50)]
     assert chunk_bounds(83, 83, 50) == [(0, 42), (42, 83)]
+
+
+def random_validation_curve(rng: random.Random):
+    """Validation errors after each update: a noisy descent with plateaus, ties and tiny improvements."""
+    values = {}
+    level = rng.uniform(10, 60)
+
+    def errors(it):
+        nonlocal level
+        if it not in values:
+            move = rng.choice([-1.0, -0.3, -0.01, 0.0, 0.0, 0.2, 1.0]) * rng.random()
+            level = max(0.5, level + move)
+            values[it] = round(level, rng.choice([1, 2, 4]))  # rounding makes exact ties
+        return values[it]
+
+    return errors
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_the_callback_stops_where_the_tutorials_loop_stops(seed):
+    """Random protocols and validation curves: same best iteration, best error, last update and epochs."""
+    rng = random.Random(seed)
+    n_train_batches = rng.randint(1, 40)
+    patience = rng.randint(2, 120)
+    patience_increase = rng.choice([2, 2, 1.5, 1.7, 2.5, 3])
+    max_chunk = rng.randint(1, 60)
+    n_epochs = rng.randint(1, 30)
+    errors = random_validation_curve(rng)
+
+    best_iteration, best_error, last = tutorial_loop(errors, n_train_batches, patience, n_epochs, patience_increase)
+    callback, module = chunked_run(errors, n_train_batches, patience, n_epochs, max_chunk, patience_increase)
+    summary = callback.summary()
+    assert summary["best_iteration"] == best_iteration
+    assert summary["best_valid_error"] == best_error
+    assert summary["iterations_run"] == last + 1
+    assert summary["epochs_run"] == last // n_train_batches + 1
+    if best_iteration is not None:
+        assert module.weight.item() == best_iteration
+
+
+def test_a_non_integer_patience_increase_is_not_truncated():
+    """patience = max(patience, iter * 1.5) stays a float: after iteration 7 it is 10.5, so the run stops at 11."""
+    rule = PatienceRule(n_train_batches=100, patience=4, patience_increase=1.5)
+    assert rule.validation_frequency == 2
+    rule.record(7, 10.0)
+    assert rule.patience == 10.5
+    assert not rule.exhausted_after(10)  # int(10.5) = 10 would have stopped here
+    assert rule.exhausted_after(11)

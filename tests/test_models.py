@@ -126,9 +126,17 @@ def test_lenet_shapes_and_fan_in_initialisation():
     model = LeNet(image_shape=[1, 28, 28], n_out=10, learning_rate=0.1)
     assert model.conv1.weight.shape == (20, 1, 5, 5) and model.conv2.weight.shape == (50, 20, 5, 5)
     assert model.hidden.in_features == 50 * 4 * 4  # 28 -> 24 -> 12 -> 8 -> 4
-    assert model.conv1.weight.abs().max().item() <= math.sqrt(3 / 25)
-    assert model.conv2.weight.abs().max().item() <= math.sqrt(3 / (20 * 25))
-    assert torch.all(model.conv1.bias == 0)
+    for conv, fan_in in ((model.conv1, 1 * 25), (model.conv2, 20 * 25)):
+        bound, w = math.sqrt(3 / fan_in), conv.weight
+        assert w.abs().max().item() <= bound
+        assert w.abs().max().item() > 0.95 * bound, "U(-b, b) draws come close to the bound"
+        assert w.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.1)  # std of U(-b, b)
+        assert abs(w.mean().item()) < 0.05 * bound
+        assert torch.all(conv.bias == 0)
+    hidden_bound = math.sqrt(6 / (800 + 500))  # the tanh layer: Glorot, gain 1
+    assert model.hidden.weight.abs().max().item() <= hidden_bound
+    assert model.hidden.weight.std().item() == pytest.approx(hidden_bound / math.sqrt(3), rel=0.02)
+    assert torch.all(model.logistic.weight == 0)
     assert model(torch.rand(3, 784)).shape == (3, 10)
 
 

@@ -33,3 +33,18 @@ def test_filters_and_samples_are_written_as_png(tmp_path):
     save_samples(tmp_path / "s.png", samples)
     assert matplotlib.image.imread(tmp_path / "s.png").shape[:2] == (10 * 29 - 1, 20 * 29 - 1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.png", "s.png"]
+
+
+def test_sample_chains_start_at_a_seeded_random_offset_like_the_tutorials_test_idx():
+    from dltutorials.config import ConfigError
+    from dltutorials.stages.figures import chain_starts
+
+    test_x = np.arange(1000, dtype=np.float32).reshape(100, 10)  # row i holds 10 i .. 10 i + 9
+    starts = {seed: chain_starts(test_x, 20, seed) for seed in range(10)}
+    for seed, rows in starts.items():
+        first = int(rows[0, 0]) // 10
+        np.testing.assert_array_equal(rows, test_x[first:first + 20])  # consecutive digits
+        np.testing.assert_array_equal(rows, chain_starts(test_x, 20, seed))  # the same for the same seed
+    assert len({int(rows[0, 0]) for rows in starts.values()}) > 5, "the offset depends on the seed"
+    with pytest.raises(ConfigError, match="n_chains must be in"):
+        chain_starts(test_x, 101, 0)

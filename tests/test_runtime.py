@@ -1,22 +1,25 @@
-"""The process set-up of training jobs (threads, allocator)."""
+"""The process set-up of training jobs (threads, allocator, OpenMP wait policy)."""
 
-import ctypes
 import ctypes.util
+import os
+import subprocess
 import sys
+import textwrap
 
 import pytest
 import torch
 
 from dltutorials import runtime
 
+# Run in a fresh interpreter: glibc raises its mmap threshold by itself after an
+# earlier large free, so only a process that has freed nothing large yet shows
+# what the setting changes.
+MALLOC_PROBE = textwrap.dedent("""
+    import ctypes, ctypes.util, sys
+    import torch
+    from dltutorials import runtime
 
-@pytest.mark.skipif(not sys.platform.startswith("linux") or ctypes.util.find_library("c") is None,
-                    reason="glibc only")
-def test_freed_gradients_stay_in_the_heap():
-    """After keep_freed_memory, a 4 MB block (a 1000x1000 gradient) comes from the heap, not a fresh mmap."""
     libc = ctypes.CDLL(ctypes.util.find_library("c"))
-    if not hasattr(libc, "mallinfo2"):
-        pytest.skip("no mallinfo2 in this C library")
 
     class MallInfo2(ctypes.Structure):
         _fields_ = [(name, ctypes.c_size_t) for name in
@@ -24,11 +27,34 @@ def test_freed_gradients_stay_in_the_heap():
                      "fordblks", "keepcost")]
 
     libc.mallinfo2.restype = MallInfo2
-    assert runtime.keep_freed_memory()
-    mapped_before = libc.mallinfo2().hblkhd
-    block = torch.empty(1000, 1000)
-    # served from the heap, not from a fresh mmap: the mmapped total does not grow by 4 MB
-    assert libc.mallinfo2().hblkhd - mapped_before < block.numel() * block.element_size()
+    if sys.argv[1] == "keep":
+        assert runtime.keep_freed_memory()
+    mapped = libc.mallinfo2().hblkhd
+    block = torch.empty(1000, 1000)  # 4 MB, a 1000x1000 layer's gradient
+    mapped_while_held = libc.mallinfo2().hblkhd - mapped
+    del block
+    free_in_heap = libc.mallinfo2().fordblks
+    print(mapped_while_held, free_in_heap)
+""")
+
+
+def malloc_probe(mode: str) -> tuple[int, int]:
+    out = subprocess.run([sys.executable, "-c", MALLOC_PROBE, mode], capture_output=True, text=True, check=True)
+    mapped, free = out.stdout.split()
+    return int(mapped), int(free)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or ctypes.util.find_library("c") is None
+                    or not hasattr(ctypes.CDLL(ctypes.util.find_library("c")), "mallinfo2"),
+                    reason="glibc >= 2.33 only (mallinfo2)")
+def test_freed_gradients_stay_in_the_heap():
+    """Without the setting a 4 MB block is a fresh mmap, returned on free; with it, heap memory kept after del."""
+    block = 1000 * 1000 * 4
+    mapped, _ = malloc_probe("default")
+    assert mapped >= block, "glibc's default: a block this large is mmapped"
+    mapped, free_after_del = malloc_probe("keep")
+    assert mapped < block, "with keep_freed_memory: served from the heap"
+    assert free_after_del >= block, "and kept in the heap (free for the next gradient) after del"
 
 
 def test_configure_sets_torch_threads():
@@ -40,3 +66,14 @@ def test_configure_sets_torch_threads():
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_the_package_makes_openmp_threads_sleep_unless_the_user_chose():
+    """Set on import, before torch loads OpenMP: waiting threads must not spin beside other busy programs."""
+    env = {key: value for key, value in os.environ.items() if key != "OMP_WAIT_POLICY"}
+    probe = "import dltutorials, os; print(os.environ['OMP_WAIT_POLICY'])"
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "PASSIVE"
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ACTIVE"

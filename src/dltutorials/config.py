@@ -101,25 +101,49 @@ def _check_constructor_arguments(key: str, section: dict) -> None:
             raise ConfigError(f"{key}.{name} must be true or false, got {value!r}")
 
 
+def per_layer_settings(pretrain: Any, k: int) -> dict:
+    """Layer k's own settings (``pretrain.per_layer.<k>``, layers numbered from 1 as everywhere else), or {}."""
+    per_layer = pretrain.get("per_layer") or {}
+    own = per_layer.get(str(k), per_layer.get(k))
+    return dict(own) if own else {}
+
+
 def _check_pretraining(model: dict) -> None:
     """Layer-wise models: hidden_sizes, the shared layer settings and one optional entry per layer."""
     sizes, pretrain = model.get("hidden_sizes"), model["pretrain"]
     if not isinstance(sizes, list) or not sizes:
         raise ConfigError(f"model.hidden_sizes must be a non-empty list of layer sizes, got {sizes!r}")
-    for k, size in enumerate(sizes):
-        _check_value(f"model.hidden_sizes.{k}", size)
+    for k, size in enumerate(sizes, start=1):
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-            raise ConfigError(f"model.hidden_sizes.{k} must be a positive integer, got {size!r}")
-    per_layer = pretrain.get("per_layer") or []
-    if len(per_layer) > len(sizes):
-        raise ConfigError(f"model.pretrain.per_layer has {len(per_layer)} entries for {len(sizes)} layers")
-    for k in range(len(sizes)):
-        own = per_layer[k] if k < len(per_layer) else {}
-        _check_constructor_arguments(f"model.pretrain.per_layer.{k}", {**pretrain["layer"], **own})
+            raise ConfigError(f"model.hidden_sizes has {size!r} for layer {k}: layer sizes are positive integers")
+    per_layer = pretrain.get("per_layer") or {}
+    if not isinstance(per_layer, dict):
+        raise ConfigError(f"model.pretrain.per_layer must map layer numbers to settings, e.g. "
+                          f"{{'2': {{corruption_level: 0.2}}}}, got {per_layer!r}")
+    for key in per_layer:
+        if str(key) not in {str(k) for k in range(1, len(sizes) + 1)}:
+            raise ConfigError(f"model.pretrain.per_layer.{key}: no such layer (layers are numbered 1 to {len(sizes)})")
+    for k in range(1, len(sizes) + 1):
+        _check_constructor_arguments(f"model.pretrain.per_layer.{k}",
+                                     {**pretrain["layer"], **per_layer_settings(pretrain, k)})
     for key in ("batch_size", "epochs"):
         value = pretrain.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"model.pretrain.{key} must be a positive integer, got {value!r}")
+
+
+def _check_trainer(trainer: dict) -> None:
+    """The tutorial's models train in float32 on one device (the training step calls the optimiser directly)."""
+    precision = trainer.get("precision", "32-true")
+    if precision not in ("32-true", "32", 32, None):
+        raise ConfigError(f"trainer.precision must be 32-true (the tutorial's float32), got {precision!r}")
+    for key in ("devices", "num_nodes"):
+        value = trainer.get(key, 1)
+        if value not in (1, "1") and not (isinstance(value, list) and len(value) == 1):
+            raise ConfigError(f"trainer.{key} must be 1 (the models train on one device), got {value!r}")
+    strategy = trainer.get("strategy", "auto")
+    if strategy not in ("auto", "single_device"):
+        raise ConfigError(f"trainer.strategy must be auto (one device), got {strategy!r}")
 
 
 def validate(cfg: DictConfig) -> dict:
@@ -147,6 +171,7 @@ def validate(cfg: DictConfig) -> dict:
     if "pretrain" in model:
         _check_pretraining(model)
     _check_constructor_arguments("data.datamodule", plain["data"]["datamodule"])
+    _check_trainer(plain["trainer"])
     if not isinstance(plain.get("seed"), int) or isinstance(plain.get("seed"), bool):
         raise ConfigError(f"seed must be an integer, got {plain.get('seed')!r}")
     return plain

@@ -5,8 +5,7 @@ import functools
 import shlex
 import sys
 
-from omegaconf import OmegaConf
-
+from dltutorials import fingerprints
 from dltutorials.config import ConfigError, available, compose, validate as validate_run
 
 PYTHON = shlex.quote(sys.executable)
@@ -80,27 +79,17 @@ def run_config(model, preset):
         raise WorkflowError(f"model={model} preset={preset}: {error}")
 
 
+# What each kind of job's numbers depend on is defined once, in dltutorials.fingerprints.
 def training_fingerprint(model, preset):
-    """Everything that changes a trained model; Snakemake reruns a job when it changes."""
-    cfg = run_config(model, preset)
-    data = {"name": cfg["data"]["name"], "datamodule": cfg["data"]["datamodule"]}
-    return OmegaConf.to_yaml({"model": cfg["model"], "trainer": cfg["trainer"], "data": data})
+    return fingerprints.as_text(fingerprints.training_settings(run_config(model, preset)))
 
 
 def layer_fingerprint(model, preset, k):
-    """What makes pretrained layer k: its own settings and those of the layers below, not fine-tuning's."""
-    cfg = run_config(model, preset)
-    pretrain = cfg["model"]["pretrain"]
-    below = {
-        "sizes": [cfg["data"]["n_features"], *cfg["model"]["hidden_sizes"][:k]],
-        "layer": pretrain["layer"],
-        "own": (pretrain["per_layer"] or [])[k - 1] if k <= len(pretrain["per_layer"] or []) else {},
-        "batch_size": pretrain["batch_size"],
-        "epochs": pretrain["epochs"],
-        "data": {"name": cfg["data"]["name"], "train_subset": cfg["data"]["datamodule"]["train_subset"]},
-        "trainer": cfg["trainer"],
-    }
-    return OmegaConf.to_yaml(below)
+    return fingerprints.as_text(fingerprints.layer_settings(run_config(model, preset), k))
+
+
+def figure_fingerprint(model, preset, figure):
+    return fingerprints.as_text(fingerprints.figure_settings(run_config(model, preset), figure))
 
 
 def n_pretrained_layers(model, preset):

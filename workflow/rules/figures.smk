@@ -7,6 +7,8 @@ rule figure_paper:
         lambda w: pretrained_layer_files(w.model, "paper", config["seeds"][0])[0],
     output:
         "results/figures/{model}_{figure}.png",
+    params:
+        settings=lambda w: figure_fingerprint(w.model, "paper", w.figure),
     log:
         "results/logs/figure_paper_{model}_{figure}.log",
     shell:
@@ -19,6 +21,8 @@ rule figure:
         lambda w: pretrained_layer_files(w.model, w.preset, config["seeds"][0])[0],
     output:
         "results/{preset}/figures/{model}_{figure}.png",
+    params:
+        settings=lambda w: figure_fingerprint(w.model, w.preset, w.figure),
     wildcard_constraints:
         preset="|".join(p for p in PRESETS if p != "paper"),
     log:

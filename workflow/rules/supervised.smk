@@ -11,6 +11,7 @@ rule train:
         checkpoint="results/runs/{preset}/{model}/seed{seed}/model.ckpt",
     params:
         fingerprint=lambda w: training_fingerprint(w.model, w.preset),
+        run_dir=lambda w: run_dir(w.model, w.preset, w.seed),
     threads: lambda w: job_threads(w.model)
     priority: lambda w: job_priority(w.model)
     resources:
@@ -19,7 +20,7 @@ rule train:
         "results/logs/train_{preset}_{model}_seed{seed}.log",
     shell:
         "{PYTHON} -m dltutorials.stages.train model={wildcards.model} preset={wildcards.preset}"
-        " seed={wildcards.seed} num_threads={threads} trainer.enable_progress_bar=false"
+        " seed={wildcards.seed} hydra.run.dir={params.run_dir} num_threads={threads} trainer.enable_progress_bar=false"
         " {OVERRIDES} > {log} 2>&1"
 
 

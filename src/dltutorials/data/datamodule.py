@@ -138,7 +138,7 @@ def load_inputs(path: str | Path) -> Tensor:
     path = Path(path)
     if path.suffix == ".npy":
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: layer input not found (run the encoding of the layer below first)")
+            raise FileNotFoundError(f"{path}: layer input not found; make it with: snakemake --cores all {path}")
         return torch.from_numpy(np.load(path))
     return torch.from_numpy(load_split(path)[0])
 

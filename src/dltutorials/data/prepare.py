@@ -98,7 +98,7 @@ def load_split(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Load a split written by :func:`prepare_pickle` as (x float32, y int64)."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: split file not found (run the data preparation step first)")
+        raise DataError(f"{path}: split file not found; prepare it with: snakemake --cores all {path}")
     try:
         with np.load(path, allow_pickle=False) as data:
             x, y = data["x"], data["y"]

@@ -10,10 +10,12 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 from omegaconf import DictConfig
 
 from dltutorials.config import ConfigError, compose
+from dltutorials.data.download import DataError
 from dltutorials.data.prepare import load_split
 from dltutorials.plots import save_filters, save_samples
 from dltutorials.stages.pretrain import build_layer
@@ -33,9 +35,18 @@ def draw_filters(cfg: DictConfig, out: Path) -> None:
     save_filters(out, layer.weight.numpy(), image_shape(cfg))
 
 
+def chain_starts(test_x: np.ndarray, n_chains: int, seed: int) -> np.ndarray:
+    """``n_chains`` consecutive test digits from a random offset drawn with ``seed`` (the tutorial's test_idx)."""
+    if not 1 <= n_chains <= len(test_x):
+        raise ConfigError(f"model.samples.n_chains must be in [1, {len(test_x)}], got {n_chains}")
+    offset = int(np.random.default_rng(seed).integers(len(test_x) - n_chains + 1))
+    return test_x[offset:offset + n_chains]
+
+
 def draw_samples(cfg: DictConfig, out: Path) -> None:
-    """Persistent Gibbs chains from the first test digits; one row of mean-field images every
-    ``steps_between_rows`` steps (tutorial section 9.4, "Sampling from the RBM")."""
+    """Persistent Gibbs chains from ``n_chains`` consecutive test digits at a random offset (seeded by
+    ``seed``); one row of mean-field images every ``steps_between_rows`` steps (tutorial section 9.4,
+    "Sampling from the RBM": ``test_idx = rng.randint(number_of_test_samples - n_chains)``)."""
     settings = cfg.model.get("samples")
     if settings is None:
         raise ConfigError(f"model {cfg.model.name!r} has no `samples` settings (an RBM's config has)")
@@ -44,7 +55,7 @@ def draw_samples(cfg: DictConfig, out: Path) -> None:
     rbm.load_state_dict({name: getattr(saved, name) for name in PARAMETERS}, strict=False)
     torch.manual_seed(cfg.seed)
     test_x, _ = load_split(Path(cfg.data.prepared_dir) / "test.npz")
-    start = torch.from_numpy(test_x[: settings.n_chains])
+    start = torch.from_numpy(chain_starts(test_x, settings.n_chains, cfg.seed))
     samples = rbm.sample_chains(start, settings.n_rows, settings.steps_between_rows)
     save_samples(out, samples.numpy(), image_shape(cfg))
 
@@ -60,6 +71,8 @@ def main(argv: list[str] | None = None) -> None:
         (draw_filters if args.figure == "filters" else draw_samples)(cfg, args.output)
     except ConfigError as error:
         sys.exit(f"config error: {error}")
+    except (DataError, FileNotFoundError) as error:
+        sys.exit(f"error: {error}")
     print(f"wrote {args.output}")
 
 

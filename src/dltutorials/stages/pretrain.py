@@ -21,8 +21,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from dltutorials import runtime
 from dltutorials.atomic import write_text
-from dltutorials.config import ConfigError, compose, validate
+from dltutorials.config import ConfigError, compose, per_layer_settings, validate
 from dltutorials.data.datamodule import UnlabelledDataModule, load_inputs
+from dltutorials.data.download import DataError
+from dltutorials.fingerprints import layer_settings
 from dltutorials.provenance import git_commit
 from dltutorials.training.layers import encode, layer_dir, load_layer, save_codes, save_layer
 
@@ -45,9 +47,9 @@ def check_layer(cfg: DictConfig, k: int) -> None:
 
 
 def build_layer(cfg: DictConfig, k: int) -> L.LightningModule:
-    """Layer k's module: the shared ``pretrain.layer`` settings, then ``pretrain.per_layer[k-1]``."""
+    """Layer k's module: the shared ``pretrain.layer`` settings, then layer k's own ``pretrain.per_layer.<k>``."""
     sizes = layer_sizes(cfg)
-    own = cfg.model.pretrain.per_layer[k - 1] if k <= len(cfg.model.pretrain.per_layer) else {}
+    own = per_layer_settings(OmegaConf.to_container(cfg.model.pretrain, resolve=True), k)
     return instantiate(cfg.model.pretrain.layer, n_visible=sizes[k - 1], n_hidden=sizes[k], **own)
 
 
@@ -86,7 +88,7 @@ def pretrain_layer(cfg: DictConfig, k: int) -> dict:
     seconds = time.perf_counter() - start
     summary = {"layer": k, "class": type(layer).__name__, "epochs": len(costs.rows),
                "final_cost": costs.rows[-1]["cost"], "pretrain_seconds": round(seconds, 2),
-               "settings": dict(layer.hparams), "git_commit": git_commit()}
+               "settings": dict(layer.hparams), "fingerprint": layer_settings(plain, k), "git_commit": git_commit()}
     table = "epoch,cost,seconds\n" + "".join(f"{r['epoch']},{r['cost']},{r['seconds']}\n" for r in costs.rows)
     write_text(out / "epochs.csv", table)
     write_text(out / "config.yaml", OmegaConf.to_yaml(plain))
@@ -116,6 +118,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"wrote {encode_layer(cfg, args.layer)}")
     except ConfigError as error:
         sys.exit(f"config error: {error}")
+    except (DataError, FileNotFoundError) as error:
+        sys.exit(f"error: {error}")
 
 
 if __name__ == "__main__":

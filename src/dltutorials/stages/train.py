@@ -1,13 +1,18 @@
 """Train one model under one preset and measure its test error with the best-validation weights.
 
 For layer-wise models (SdA, DBN, ...) this is the supervised fine-tuning: the
-network starts from ``<run_dir>/layer<k>/layer.pt`` written by ``stages.pretrain``.
+network starts from the pipeline's pretrained layers,
+``<paths.run_dir>/layer<k>/layer.pt`` written by ``stages.pretrain``, and
+refuses layers made with other pretraining settings than the run's own.
 
     python -m dltutorials.stages.train model=mlp preset=quick seed=1
     python -m dltutorials.stages.train -m model=logreg model.module.learning_rate=0.1,0.13   # a sweep
 
-Writes into the run directory (``paths.run_dir``): ``model.ckpt``, ``config.yaml``
-(the resolved config), ``logs/metrics.csv`` and, last, ``metrics.json``.
+Writes into Hydra's output directory: ``model.ckpt``, ``config.yaml`` (the
+resolved config), ``logs/metrics.csv`` and, last, ``metrics.json``. Snakemake
+points it at the run's folder (``hydra.run.dir=results/runs/...``); a run by
+hand goes to ``results/hand_runs/...`` and a sweep to ``results/sweeps/...``,
+so neither ever changes what the pipeline's tables report.
 """
 
 from __future__ import annotations
@@ -26,23 +31,43 @@ from omegaconf import DictConfig, OmegaConf
 from dltutorials import runtime
 from dltutorials.atomic import atomic_path, write_json, write_text
 from dltutorials.config import CONFIG_DIR, ConfigError, validate
+from dltutorials.data.download import DataError
+from dltutorials.fingerprints import differences, layer_settings
 from dltutorials.provenance import git_commit, library_versions
 from dltutorials.results import tutorial_value
 from dltutorials.training.early_stopping import TutorialEarlyStopping
 from dltutorials.training.layers import layer_dir, load_layer
 
 
-def pretrained_layers(cfg: DictConfig) -> list:
-    """The run's pretrained layers, bottom first ([] for models trained from scratch)."""
+def pretrained_layers(cfg: DictConfig, plain: dict) -> list:
+    """The run's pretrained layers, bottom first ([] for models trained from scratch).
+
+    Each must have been made with this run's pretraining settings (its recorded
+    fingerprint): a hand run or sweep that changes them would otherwise fine-tune
+    layers that do not belong to it.
+    """
     if "pretrain" not in cfg.model:
         return []
-    return [load_layer(layer_dir(cfg.paths.run_dir, k) / "layer.pt") for k in range(1, len(cfg.model.hidden_sizes) + 1)]
+    layers = []
+    for k in range(1, len(cfg.model.hidden_sizes) + 1):
+        path = layer_dir(cfg.paths.run_dir, k) / "layer.pt"
+        layer = load_layer(path)
+        changed = differences(layer.info.get("fingerprint", {}), layer_settings(plain, k))
+        if changed:
+            raise ConfigError(f"{path} was pretrained with other settings ({', '.join(changed)} differ); "
+                              f"pretraining settings are changed or swept through Snakemake, e.g. "
+                              f"snakemake --cores 2 --config 'overrides=[...]'")
+        layers.append(layer)
+    return layers
 
 
-def train(cfg: DictConfig) -> dict:
-    """Fit ``cfg.model`` on ``cfg.data`` with the tutorial's early stopping; returns the result row."""
+def train(cfg: DictConfig, out_dir: str | Path | None = None) -> dict:
+    """Fit ``cfg.model`` on ``cfg.data`` with the tutorial's early stopping; returns the result row.
+
+    Writes into ``out_dir`` (default: ``paths.run_dir``, the pipeline's run folder).
+    """
     plain = validate(cfg)
-    run_dir = Path(cfg.paths.run_dir)
+    run_dir = Path(out_dir or cfg.paths.run_dir)
     runtime.configure(cfg.num_threads)
     L.seed_everything(cfg.seed, verbose=False)
 
@@ -51,11 +76,11 @@ def train(cfg: DictConfig) -> dict:
     stopping = TutorialEarlyStopping(datamodule.n_train_batches, **cfg.model.early_stopping)
     datamodule.chunk_alignment = stopping.validation_frequency
     model = instantiate(cfg.model.module)
-    pretrained = pretrained_layers(cfg)
+    pretrained = pretrained_layers(cfg, plain)
     if pretrained:  # SdA, DBN, ...: start from the layer-wise pretrained weights
         model.load_pretrained(pretrained)
     trainer = instantiate(cfg.trainer, max_epochs=cfg.model.max_epochs, callbacks=[stopping],
-                          logger=instantiate(cfg.logger))
+                          logger=instantiate(cfg.logger, save_dir=str(run_dir)))
 
     start = time.perf_counter()
     trainer.fit(model, datamodule=datamodule)  # ends with the best-validation weights restored
@@ -97,12 +122,12 @@ def train(cfg: DictConfig) -> dict:
 
 @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    # In a multirun sweep every job gets its own output directory.
-    OmegaConf.update(cfg, "paths.run_dir", HydraConfig.get().runtime.output_dir)
-    try:
-        row = train(cfg)
+    try:  # outputs go to Hydra's output directory: the run's folder under Snakemake, else a folder of its own
+        row = train(cfg, HydraConfig.get().runtime.output_dir)
     except ConfigError as error:
         sys.exit(f"config error: {error}")
+    except (DataError, FileNotFoundError) as error:
+        sys.exit(f"error: {error}")
     print(f"{row['model']} ({row['preset']}): best valid {row['best_valid_error']:.2f} %, "
           f"test {row['test_error']:.2f} % after {row['epochs_run']} epochs, {row['train_seconds']:.0f} s")
 

@@ -30,7 +30,7 @@ class PatienceRule:
     """Pure bookkeeping of the rule; knows nothing about models or Lightning."""
 
     n_train_batches: int
-    patience: int
+    patience: float
     patience_increase: float = 2
     improvement_threshold: float = 0.995
     best_error: float = math.inf
@@ -43,7 +43,7 @@ class PatienceRule:
         if self.n_train_batches < 1:
             raise ValueError(f"n_train_batches must be >= 1, got {self.n_train_batches}")
         # Fixed once from the initial patience, as in the tutorial.
-        self.validation_frequency = min(self.n_train_batches, self.patience // 2)
+        self.validation_frequency = min(self.n_train_batches, int(self.patience // 2))
 
     def validates_after(self, iteration: int) -> bool:
         return (iteration + 1) % self.validation_frequency == 0
@@ -53,7 +53,8 @@ class PatienceRule:
         if valid_error >= self.best_error:
             return False
         if valid_error < self.best_error * self.improvement_threshold:
-            self.patience = max(self.patience, int(iteration * self.patience_increase))
+            # a float, as in the tutorial: truncating it would stop earlier for a non-integer increase
+            self.patience = max(self.patience, iteration * self.patience_increase)
         self.best_error = valid_error
         self.best_iteration = iteration
         return True
@@ -87,9 +88,9 @@ class TutorialEarlyStopping(Callback):
         if self.rule.exhausted_after(last - 1):
             # Patience ran out on an update inside this chunk, before any
             # validation its end would bring: the tutorial stopped there, at
-            # update `patience` (the chunk's later updates are never kept:
-            # the best weights are restored at the end).
-            self.last_iteration = self.rule.patience
+            # the first update >= patience (the chunk's later updates are
+            # never kept: the best weights are restored at the end).
+            self.last_iteration = math.ceil(self.rule.patience)
             trainer.should_stop = True
             return
         if self.rule.validates_after(last):

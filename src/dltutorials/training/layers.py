@@ -33,7 +33,7 @@ def load_layer(path: str | Path) -> SimpleNamespace:
     """The parameters saved by ``save_layer`` as attributes (``.weight``, ``.hidden_bias``, ...)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: pretrained layer not found (run its pretraining first)")
+        raise FileNotFoundError(f"{path}: pretrained layer not found; make it with: snakemake --cores all {path}")
     saved = torch.load(path, map_location="cpu", weights_only=True)
     return SimpleNamespace(**saved["parameters"], info=saved["info"])
 

@@ -1,0 +1,90 @@
+"""What makes an artifact: the settings that change the numbers it holds, in one place.
+
+Snakemake reruns a job when its fingerprint (a rule parameter) changes, so a
+change reruns exactly the jobs whose numbers it changes, and everything
+downstream through file times:
+
+- a trained model (``training_settings``): the whole model section (for a
+  layer-wise model its pretraining too, since fine-tuning starts from those
+  layers), the data it trains and is evaluated on, and the trainer;
+- pretrained layer k (``layer_settings``): the settings of layers 1..k (sizes,
+  the shared and per-layer settings, batch size, epochs), the training data
+  and the trainer; never fine-tuning's;
+- a figure (``figure_settings``): what it draws from besides its input layer.
+
+Left out everywhere (``DISPLAY_ONLY``): settings that change how a run is
+shown or sliced, never a number it computes. Each pretrained layer also
+records its fingerprint, so fine-tuning refuses layers made with other settings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from dltutorials.config import per_layer_settings
+
+DISPLAY_ONLY = {
+    # progress bars, model summaries and how often Lightning logs
+    "trainer": {"enable_progress_bar", "enable_model_summary", "log_every_n_steps"},
+    # updates per Lightning step (the chunks run the same updates in the same order)
+    # and the evaluation batch size (the same errors are counted)
+    "datamodule": {"updates_per_step", "eval_batch_size"},
+    # which figures are drawn, how samples are drawn, which table a run goes to
+    "model": {"figures", "samples", "table"},
+}
+
+
+def _without(section: dict, keys: set[str]) -> dict:
+    return {key: value for key, value in section.items() if key not in keys}
+
+
+def _trainer(plain: dict) -> dict:
+    return _without(plain["trainer"], DISPLAY_ONLY["trainer"])
+
+
+def training_settings(plain: dict) -> dict:
+    """Everything that changes a trained model's numbers (``plain``: a resolved, validated config)."""
+    data = {"name": plain["data"]["name"],
+            "datamodule": _without(plain["data"]["datamodule"], DISPLAY_ONLY["datamodule"])}
+    return {"model": _without(plain["model"], DISPLAY_ONLY["model"]), "data": data, "trainer": _trainer(plain)}
+
+
+def layer_settings(plain: dict, k: int) -> dict:
+    """Everything that changes pretrained layer k: its settings and those of every layer below it."""
+    model, pretrain = plain["model"], plain["model"]["pretrain"]
+    return {
+        "sizes": [plain["data"]["n_features"], *model["hidden_sizes"][:k]],
+        "layer": pretrain["layer"],
+        "per_layer": {str(j): per_layer_settings(pretrain, j) for j in range(1, k + 1)},
+        "batch_size": pretrain["batch_size"],
+        "epochs": pretrain["epochs"],
+        "data": {"name": plain["data"]["name"], "train_subset": plain["data"]["datamodule"]["train_subset"]},
+        "trainer": _trainer(plain),
+    }
+
+
+def figure_settings(plain: dict, figure: str) -> dict:
+    """What a figure draws from besides layer 1's file: the image shape, and the sampling settings and seed."""
+    settings: dict[str, Any] = {"image_shape": plain["data"]["image_shape"]}
+    if figure == "samples":
+        settings.update(samples=plain["model"].get("samples"), seed=plain["seed"])
+    return settings
+
+
+def as_text(settings: dict) -> str:
+    """A stable text form (YAML), the form Snakemake compares between runs."""
+    return OmegaConf.to_yaml(settings)
+
+
+def differences(recorded: dict, current: dict, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two fingerprints."""
+    keys = []
+    for key in sorted(set(recorded) | set(current), key=str):
+        a, b = recorded.get(key), current.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            keys += differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            keys.append(f"{prefix}{key}")
+    return keys
