@@ -1,5 +1,5 @@
 # Entry points. Each target creates the virtualenv (.venv) when it is missing.
-#   make reproduce   paper preset: results/logreg.csv results/mlp.csv results/lenet.csv
+#   make reproduce   paper preset, every model: results/<model>.csv, results/figures/
 #   make quick       quick preset: results/quick/*.csv in minutes
 #   make test        the test suite (what CI runs)
 #   make bench       benchmarks against baselines -> results/bench.csv
@@ -9,7 +9,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= $(shell nproc 2>/dev/null || echo 2)
 # The torch build to install first. CPU by default; for a CUDA GPU e.g.
-#   make venv TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"
+#   rm -rf .venv && make venv TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"
+# (an existing .venv is kept as it is: remove it to switch builds)
 TORCH ?= torch==2.13.0
 
 .PHONY: venv reproduce quick test bench lint clean

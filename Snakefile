@@ -1,6 +1,6 @@
 # The Deep Learning Tutorials (LISA lab, 2014) as a pipeline.
 #
-#   snakemake --cores 4                          # paper preset: results/{logreg,mlp,lenet}.csv
+#   snakemake --cores 4                          # paper preset: results/<model>.csv for every model, figures
 #   snakemake --cores 4 results/mlp.csv          # one model, paper preset
 #   snakemake --cores 4 --config preset=quick    # results/quick/*.csv
 #
