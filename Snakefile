@@ -6,6 +6,8 @@
 #
 # Hyperparameters live in the Hydra configs under conf/; this file only wires stages.
 
+import os
+import sys
 from pathlib import Path
 
 from snakemake.utils import min_version, validate
@@ -19,9 +21,23 @@ configfile: str(Path(workflow.basedir) / "conf" / "workflow.yaml")
 
 validate(config, "workflow/schemas/config.schema.yaml")
 config["seeds"] = [int(seed) for seed in config["seeds"]]
+config["cap_cores_at_machine"] = str(config["cap_cores_at_machine"]).lower() == "true"
 
 
 include: "workflow/rules/common.smk"
+
+
+# `--cores` above the CPUs this process may use (the user's `--cores 4` on a 2-core
+# laptop) would run more one-thread jobs than there are CPUs: time-sliced, each
+# evicting the others' weights from the caches, they finish later in all than one
+# job per CPU (README, "Threads"). So at most one job per CPU runs at once.
+if config["cap_cores_at_machine"] and workflow.local_exec and not workflow.remote_exec \
+        and workflow.global_resources["_cores"].value:
+    MACHINE_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if workflow.global_resources["_cores"].value > MACHINE_CORES:
+        print(f"--cores {workflow.global_resources['_cores'].value} capped at this machine's {MACHINE_CORES} CPUs "
+              f"(config cap_cores_at_machine)", file=sys.stderr)
+        workflow.global_resources["_cores"] = MACHINE_CORES
 
 
 rule all:

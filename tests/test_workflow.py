@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+
 import matplotlib.image
 import pandas as pd
 import pytest
 
-from conftest import snakemake
+from conftest import SNAKEMAKE, snakemake
 
 COLUMNS = ["model", "preset", "seed", "dataset", "best_valid_error", "test_error", "test_examples", "best_epoch",
            "best_iteration", "epochs_run", "iterations_run", "train_seconds", "tutorial_valid_error",
@@ -78,3 +81,22 @@ def test_nothing_reruns_until_a_hyperparameter_changes(tiny_run):
     out = changed.stdout + changed.stderr
     assert "train" in out and "table" in out
     assert "download" not in out and "prepare" not in out
+
+
+@pytest.mark.slow
+def test_cores_beyond_the_machine_are_capped_unless_asked_not_to(tiny_run):
+    """`--cores 16` on a smaller machine runs one job per CPU at most (time-sliced jobs finish later in all)."""
+    workdir, _ = tiny_run
+    machine = len(os.sched_getaffinity(0))
+    args = ["--cores", "16", "--forcerun", "results/tiny/logreg.csv", "--config", "preset=tiny", "models=[logreg]"]
+    capped = snakemake_any_cores(workdir, *args)
+    assert f"Provided cores: {min(16, machine)}" in capped
+    as_given = snakemake_any_cores(workdir, *args, "cap_cores_at_machine=false")
+    assert "Provided cores: 16" in as_given
+
+
+def snakemake_any_cores(workdir, *args):
+    result = subprocess.run([*SNAKEMAKE[:-2], "--directory", str(workdir), *args], capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout + result.stderr
