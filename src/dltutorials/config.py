@@ -175,3 +175,39 @@ def validate(cfg: DictConfig) -> dict:
     if not isinstance(plain.get("seed"), int) or isinstance(plain.get("seed"), bool):
         raise ConfigError(f"seed must be an integer, got {plain.get('seed')!r}")
     return plain
+
+
+def validate_hmc(cfg: DictConfig) -> dict:
+    """Resolve and check a hybrid Monte-Carlo run (``conf/hmc.yaml``); returns the plain dict. Raises ConfigError."""
+    from dltutorials.sampling.hmc import HMCSettings
+
+    try:
+        plain = OmegaConf.to_container(cfg, resolve=True)
+    except Exception as error:
+        raise ConfigError(f"cannot resolve the config: {error}") from None
+    for section in ("hmc_target", "sampler", "chains", "trainer", "paths"):
+        if section not in plain:
+            raise ConfigError(f"missing config section {section!r}")
+    try:
+        HMCSettings(**plain["sampler"])
+    except TypeError as error:  # an unknown or missing key
+        raise ConfigError(f"sampler: {error}".replace("HMCSettings.__init__() ", "")) from None
+    except ValueError as error:
+        raise ConfigError(f"sampler.{error}") from None
+    for key, smallest in (("n_chains", 1), ("burnin", 0), ("n_samples", 2)):
+        value = plain["chains"].get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < smallest:
+            raise ConfigError(f"chains.{key} must be an integer >= {smallest}, got {value!r}")
+    if plain.get("dtype") not in ("float32", "float64"):
+        raise ConfigError(f"dtype must be float32 or float64, got {plain.get('dtype')!r}")
+    _check_trainer(plain["trainer"])
+    if plain["trainer"].get("accelerator") not in ("cpu", "gpu", "cuda", "auto"):
+        raise ConfigError(f"trainer.accelerator must be cpu, gpu, cuda or auto, got {plain['trainer'].get('accelerator')!r}")
+    target = plain["hmc_target"]
+    dims = target.get("plot_dims")
+    if not (isinstance(dims, list) and len(dims) == 2 and all(isinstance(d, int) for d in dims)):
+        raise ConfigError(f"hmc_target.plot_dims must be two dimension indices, got {dims!r}")
+    _check_constructor_arguments("hmc_target.distribution", target["distribution"])
+    if not isinstance(plain.get("seed"), int) or isinstance(plain.get("seed"), bool):
+        raise ConfigError(f"seed must be an integer, got {plain.get('seed')!r}")
+    return plain

@@ -10,7 +10,8 @@ downstream through file times:
 - pretrained layer k (``layer_settings``): the settings of layers 1..k (sizes,
   the shared and per-layer settings, batch size, epochs), the training data
   and the trainer; never fine-tuning's;
-- a figure (``figure_settings``): what it draws from besides its input layer.
+- a figure (``figure_settings``): what it draws from besides its input layer;
+- an HMC run (``sampling_settings``): target, sampler, chains, dtype, device, seed.
 
 Left out everywhere (``DISPLAY_ONLY``): settings that change how a run is
 shown or sliced, never a number it computes. Each pretrained layer also
@@ -33,6 +34,8 @@ DISPLAY_ONLY = {
     "datamodule": {"updates_per_step", "eval_batch_size"},
     # which figures are drawn, how samples are drawn, which table a run goes to
     "model": {"figures", "samples", "table"},
+    # the two dimensions an HMC figure draws
+    "hmc_target": {"plot_dims"},
 }
 
 
@@ -71,6 +74,13 @@ def figure_settings(plain: dict, figure: str) -> dict:
     if figure == "samples":
         settings.update(samples=plain["model"].get("samples"), seed=plain["seed"])
     return settings
+
+
+def sampling_settings(plain: dict) -> dict:
+    """Everything that changes an HMC run's draws: the target, the sampler, the chains, dtype, device, seed."""
+    return {"hmc_target": _without(plain["hmc_target"], DISPLAY_ONLY["hmc_target"]), "sampler": plain["sampler"],
+            "chains": plain["chains"], "dtype": plain["dtype"], "accelerator": plain["trainer"]["accelerator"],
+            "seed": plain["seed"]}
 
 
 def as_text(settings: dict) -> str:

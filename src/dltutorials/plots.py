@@ -53,3 +53,55 @@ def save_samples(path: str | Path, samples: np.ndarray, image_shape: tuple[int, 
     n_rows, n_chains, n_visible = samples.shape
     save_image(path, tile_images(samples.reshape(n_rows * n_chains, n_visible), image_shape, (n_rows, n_chains),
                                  scale_rows=False))
+
+
+def _save_figure(path: str | Path, figure) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        figure.savefig(f, format="png", dpi=110)
+    plt.close(figure)
+
+
+def save_hmc_samples(path: str | Path, panels: list[dict], max_points: int = 3000) -> None:
+    """One panel per target: draws of two dimensions over the contours of their marginal density.
+
+    Each panel: ``title``, ``draws`` (n, 2), ``dims`` (the two indices) and ``log_density`` (points (..., 2) ->
+    unnormalised log-density of the two dimensions' marginal).
+    """
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.0), squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        draws = panel["draws"]
+        low, high = np.percentile(draws, 0.5, axis=0), np.percentile(draws, 99.5, axis=0)
+        pad = 0.15 * (high - low)
+        x = np.linspace(low[0] - pad[0], high[0] + pad[0], 200)
+        y = np.linspace(low[1] - pad[1], high[1] + pad[1], 200)
+        grid = np.stack(np.meshgrid(x, y), axis=-1)
+        log_density = panel["log_density"](grid)
+        ax.contour(x, y, np.exp(log_density - log_density.max()), levels=[0.01, 0.05, 0.2, 0.5, 0.8], colors="k",
+                   linewidths=0.8)
+        shown = draws[np.random.default_rng(0).permutation(len(draws))[:max_points]]
+        ax.scatter(shown[:, 0], shown[:, 1], s=3, alpha=0.3, color="tab:blue", linewidths=0)
+        ax.set_title(panel["title"], fontsize=10)
+        ax.set_xlabel(f"x[{panel['dims'][0]}]")
+        ax.set_ylabel(f"x[{panel['dims'][1]}]")
+    figure.tight_layout()
+    _save_figure(path, figure)
+
+
+def save_hmc_adaptation(path: str | Path, traces: list[dict]) -> None:
+    """Step size and moving-average acceptance against the move number, one line per target.
+
+    Each trace: ``label``, ``stepsize`` and ``acceptance`` (per move), ``target_acceptance_rate``, ``burnin``.
+    """
+    figure, (ax_step, ax_accept) = plt.subplots(2, 1, figsize=(7.0, 6.0), sharex=True)
+    for trace in traces:
+        line, = ax_step.plot(trace["stepsize"], label=trace["label"], linewidth=1)
+        ax_accept.plot(trace["acceptance"], color=line.get_color(), linewidth=1)
+        ax_accept.axhline(trace["target_acceptance_rate"], color="k", linestyle=":", linewidth=0.8)
+        ax_step.axvline(trace["burnin"], color=line.get_color(), linestyle="--", linewidth=0.6)
+    ax_step.set_yscale("log")
+    ax_step.set_ylabel("step size")
+    ax_step.legend(fontsize=8)
+    ax_accept.set_ylabel("moving-average acceptance")
+    ax_accept.set_xlabel("HMC move (dashed: end of burn-in)")
+    figure.tight_layout()
+    _save_figure(path, figure)

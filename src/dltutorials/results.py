@@ -26,6 +26,16 @@ def tutorial_value(model: str, dataset: str, metric: str) -> float | None:
     return float(rows["value"].iloc[0]) if len(rows) else None
 
 
+def tutorial_setting_value(model: str, dataset: str, label: str) -> float | None:
+    """A number the tutorial reports only inside a row's setting text, e.g. HMC's "final stepsize 0.46..."."""
+    rows = tutorial_results().query("model == @model and dataset == @dataset")
+    for setting in rows["setting"].dropna():
+        match = re.search(rf"{re.escape(label)}\s+(-?[\d.]+(?:e-?\d+)?)", setting)
+        if match:
+            return float(match.group(1))
+    return None
+
+
 def tutorial_monitor_trace(model: str, dataset: str) -> list[float]:
     """Per-epoch monitor values the tutorial prints (the RBM's "proxy cost per epoch: ..."), or []."""
     rows = tutorial_results().query("model == @model and dataset == @dataset")

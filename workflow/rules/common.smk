@@ -6,7 +6,7 @@ import shlex
 import sys
 
 from dltutorials import fingerprints
-from dltutorials.config import ConfigError, available, compose, validate as validate_run
+from dltutorials.config import ConfigError, available, compose, validate as validate_run, validate_hmc
 
 PYTHON = shlex.quote(sys.executable)
 FIRST_SEED = config["seeds"][0]
@@ -26,9 +26,17 @@ def table_of(model):
 TABLES = {}
 for _model in MODELS:
     TABLES.setdefault(table_of(_model), []).append(_model)
+# Tables of samplers, not trained models: hybrid Monte-Carlo (conf/hmc.yaml, workflow/rules/hmc.smk).
+SAMPLER_TABLES = ["hmc"]
+HMC_TARGETS = available("hmc_target")
+HMC_FIGURES = ["samples", "adaptation"]
 for _table in config["models"]:
-    if _table not in TABLES:
-        raise WorkflowError(f"config models: {_table!r} is not one of {sorted(TABLES)} (conf/model/)")
+    if _table not in TABLES and _table not in SAMPLER_TABLES:
+        raise WorkflowError(f"config models: {_table!r} is not one of {sorted([*TABLES, *SAMPLER_TABLES])} "
+                            f"(conf/model/, or hmc)")
+for _target in config["hmc_targets"]:
+    if _target not in HMC_TARGETS:
+        raise WorkflowError(f"config hmc_targets: {_target!r} is not one of {HMC_TARGETS} (conf/hmc_target/)")
 
 
 for _model in [*config["threads"], *config["start_first"]]:
@@ -54,6 +62,8 @@ wildcard_constraints:
     seed=r"\d+",
     layer=r"\d+",
     figure="filters|samples",
+    target="|".join(HMC_TARGETS),
+    hmc_figure="|".join(HMC_FIGURES),
     dataset=r"[a-z0-9_]+",
 
 
@@ -67,6 +77,10 @@ MIRROR_ENV = f"DLTUTORIALS_DATA_MIRROR={shlex.quote(config['data_mirror'])} " if
 # not as rule parameters: what they change is in the fingerprints, so only the
 # jobs whose settings they change rerun.
 OVERRIDES = " ".join(shlex.quote(o) for o in config["overrides"])
+# The HMC runs take those of the overrides that name a key of conf/hmc.yaml (e.g. trainer=gpu, sampler.n_steps=10).
+HMC_SECTIONS = ("trainer", "sampler", "chains", "dtype")
+HMC_OVERRIDE_LIST = [o for o in config["overrides"] if o.lstrip("+~").split("=")[0].split(".")[0] in HMC_SECTIONS]
+HMC_OVERRIDES = " ".join(shlex.quote(o) for o in HMC_OVERRIDE_LIST)
 
 
 @functools.cache
@@ -126,6 +140,8 @@ def table_path(table, preset):
 def figure_paths(table, preset):
     """Figures of a table's models (model config `figures`), paper ones under results/figures/."""
     folder = "results/figures" if preset == "paper" else f"results/{preset}/figures"
+    if table == "hmc":
+        return [f"{folder}/hmc_{figure}.png" for figure in HMC_FIGURES]
     return [f"{folder}/{model}_{figure}.png" for model in TABLES[table]
             for figure in run_config(model, preset)["model"].get("figures", [])]
 
@@ -145,3 +161,28 @@ def run_result(model, preset, seed):
 
 def table_inputs(table, preset):
     return [run_result(run["model"], preset, run["seed"]) for run in table_runs(table, preset)]
+
+
+@functools.cache
+def hmc_config(target, preset):
+    """The resolved config of one HMC run (conf/hmc.yaml), validated: bad values stop the DAG here."""
+    cfg = compose([*HMC_OVERRIDE_LIST, f"hmc_target={target}", f"preset={preset}"], config_name="hmc")
+    try:
+        return validate_hmc(cfg)
+    except ConfigError as error:
+        raise WorkflowError(f"hmc_target={target} preset={preset}: {error}")
+
+
+def hmc_fingerprint(target, preset):
+    return fingerprints.as_text(fingerprints.sampling_settings(hmc_config(target, preset)))
+
+
+def hmc_run_dir(target, preset, seed):
+    return f"results/runs/{preset}/hmc/{target}/seed{seed}"
+
+
+def hmc_runs(preset):
+    """Every HMC run of the table: each target of config `hmc_targets`, each seed."""
+    return [{"model": "hmc", "target": target, "preset": preset, "seed": seed,
+             "run_dir": hmc_run_dir(target, preset, seed)}
+            for target in config["hmc_targets"] for seed in config["seeds"]]

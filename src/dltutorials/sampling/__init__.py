@@ -1,0 +1,1 @@
+"""Samplers that need no training: hybrid Monte-Carlo (tutorial chapter 11)."""

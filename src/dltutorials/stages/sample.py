@@ -1,0 +1,133 @@
+"""Sample one target with hybrid Monte-Carlo (tutorial chapter 11) and measure the draws.
+
+    python -m dltutorials.stages.sample hmc_target=gaussian_5d preset=paper     # the tutorial's test_hmc.py
+    python -m dltutorials.stages.sample hmc_target=banana preset=quick trainer=gpu
+
+Writes into Hydra's output directory (``hydra.run.dir``; Snakemake passes
+``results/runs/<preset>/hmc/<target>/seed<N>``): ``draws.npz`` (the kept
+draws, the step size and moving-average acceptance of every move),
+``sampler.pt`` (the sampler's final state, to resume from), ``config.yaml``
+and, last, ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+from pathlib import Path
+
+import hydra
+import numpy as np
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from dltutorials import runtime
+from dltutorials.atomic import atomic_path, write_json, write_text
+from dltutorials.config import CONFIG_DIR, ConfigError, validate_hmc
+from dltutorials.provenance import git_commit, library_versions
+from dltutorials.results import tutorial_setting_value, tutorial_value
+from dltutorials.sampling.diagnostics import effective_sample_size, moment_errors
+from dltutorials.sampling.hmc import HMCSampler, HMCSettings
+
+
+def device_for(accelerator: str) -> torch.device:
+    """The device ``trainer.accelerator`` asks for (cpu, gpu/cuda, auto), as for the models."""
+    if accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise ConfigError(f"trainer.accelerator={accelerator}, but torch sees no CUDA GPU here")
+    return torch.device("cuda")
+
+
+def sample(cfg: DictConfig, out_dir: str | Path | None = None) -> dict:
+    """Burn in, draw, measure; returns the result row. Writes into ``out_dir`` (default ``paths.run_dir``)."""
+    plain = validate_hmc(cfg)
+    run_dir = Path(out_dir or cfg.paths.run_dir)
+    runtime.configure(cfg.num_threads)
+    device, dtype = device_for(plain["trainer"]["accelerator"]), getattr(torch, plain["dtype"])
+    target = instantiate(cfg.hmc_target.distribution)
+    chains = plain["chains"]
+    start = torch.as_tensor(target.initial_positions(chains["n_chains"], cfg.seed), dtype=dtype, device=device)
+    sampler = HMCSampler(target.energy, start, HMCSettings(**plain["sampler"]), seed=cfg.seed)
+
+    n_moves = chains["burnin"] + chains["n_samples"]
+    draws = torch.empty((chains["n_samples"], *start.shape), dtype=dtype, device=device)
+    stepsize = torch.empty(n_moves, dtype=dtype, device=device)
+    acceptance = torch.empty(n_moves, dtype=dtype, device=device)
+    clock = time.perf_counter()
+    for move in range(n_moves):
+        sampler.draw()
+        stepsize[move], acceptance[move] = sampler.stepsize, sampler.avg_acceptance_rate
+        if move == chains["burnin"] - 1:
+            _synchronize(device)
+            burnin_seconds, clock = time.perf_counter() - clock, time.perf_counter()
+        if move >= chains["burnin"]:
+            draws[move - chains["burnin"]] = sampler.positions
+    _synchronize(device)
+    sampling_seconds = time.perf_counter() - clock
+    burnin_seconds = burnin_seconds if chains["burnin"] else 0.0
+
+    kept = draws.cpu().numpy()
+    ess = effective_sample_size(kept)
+    name = plain["hmc_target"]["name"]
+    row = {
+        "model": "hmc",
+        "target": name,
+        "preset": cfg.preset_name,
+        "seed": cfg.seed,
+        "dim": target.dim,
+        "n_chains": chains["n_chains"],
+        "burnin": chains["burnin"],
+        "n_samples": chains["n_samples"],
+        "final_acceptance_rate": round(float(sampler.avg_acceptance_rate), 6),
+        "final_stepsize": round(float(sampler.stepsize), 6),
+        **{key: round(value, 6) for key, value in moment_errors(kept, target.mean, target.cov).items()},
+        "ess_min": round(float(ess.min()), 1),
+        "ess_median": round(float(np.median(ess)), 1),
+        "ess_min_per_second": round(float(ess.min()) / sampling_seconds, 2),
+        "burnin_seconds": round(burnin_seconds, 3),
+        "sampling_seconds": round(sampling_seconds, 3),
+        "tutorial_final_acceptance_rate": tutorial_value("hmc", _tutorial_dataset(name), "final_acceptance_rate"),
+        "tutorial_final_stepsize": tutorial_setting_value("hmc", _tutorial_dataset(name), "final stepsize"),
+        "dtype": plain["dtype"],
+        "device": str(device),
+        "host": socket.gethostname(),
+        "git_commit": git_commit(),
+        "versions": library_versions(),
+    }
+    with atomic_path(run_dir / "draws.npz") as tmp, open(tmp, "wb") as f:
+        np.savez(f, draws=kept, stepsize=stepsize.cpu().numpy(), acceptance=acceptance.cpu().numpy(),
+                 mean=target.mean, cov=target.cov)
+    with atomic_path(run_dir / "sampler.pt") as tmp:
+        torch.save(sampler.state_dict(), tmp)
+    write_text(run_dir / "config.yaml", OmegaConf.to_yaml(plain))
+    write_json(run_dir / "metrics.json", row)  # last: its presence marks a finished run
+    return row
+
+
+def _tutorial_dataset(target: str) -> str:
+    """The tutorial's name for its test (tutorial_results.csv), e.g. gaussian_5d -> gaussian-5d."""
+    return target.replace("_", "-")
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+@hydra.main(config_path=str(CONFIG_DIR), config_name="hmc", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    try:
+        row = sample(cfg, HydraConfig.get().runtime.output_dir)
+    except ConfigError as error:
+        sys.exit(f"config error: {error}")
+    print(f"hmc {row['target']} ({row['preset']}): acceptance {row['final_acceptance_rate']:.4f}, "
+          f"step size {row['final_stepsize']:.4f}, largest mean error {row['max_abs_mean_error']:.4f}, "
+          f"ESS min {row['ess_min']:.0f}, {row['burnin_seconds'] + row['sampling_seconds']:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+# Hybrid Monte-Carlo (tutorial chapter 11): one job per target and seed, a table
+# with the tutorial's numbers beside ours, and two figures. Nothing is trained.
+
+
+rule sample_hmc:
+    output:
+        metrics="results/runs/{preset}/hmc/{target}/seed{seed}/metrics.json",
+        draws="results/runs/{preset}/hmc/{target}/seed{seed}/draws.npz",
+    params:
+        fingerprint=lambda w: hmc_fingerprint(w.target, w.preset),
+        run_dir=lambda w: hmc_run_dir(w.target, w.preset, w.seed),
+    threads: 1
+    resources:
+        mem_mb=2000,
+    log:
+        "results/logs/hmc_{preset}_{target}_seed{seed}.log",
+    shell:
+        "{PYTHON} -m dltutorials.stages.sample hmc_target={wildcards.target} preset={wildcards.preset}"
+        " seed={wildcards.seed} hydra.run.dir={params.run_dir} num_threads={threads} {HMC_OVERRIDES} > {log} 2>&1"
+
+
+rule table_hmc_paper:
+    input:
+        lambda w: [f"{run['run_dir']}/metrics.json" for run in hmc_runs("paper")],
+    output:
+        "results/hmc.csv",
+    params:
+        runs=lambda w: hmc_runs("paper"),
+    localrule: True
+    run:
+        from dltutorials.results import write_table
+
+        write_table(params.runs, output[0])
+
+
+rule table_hmc:
+    input:
+        lambda w: [f"{run['run_dir']}/metrics.json" for run in hmc_runs(w.preset)],
+    output:
+        "results/{preset}/hmc.csv",
+    params:
+        runs=lambda w: hmc_runs(w.preset),
+    wildcard_constraints:
+        preset="|".join(p for p in PRESETS if p != "paper"),
+    localrule: True
+    run:
+        from dltutorials.results import write_table
+
+        write_table(params.runs, output[0])
+
+
+def hmc_figure_inputs(preset):
+    return [f"{hmc_run_dir(target, preset, FIRST_SEED)}/draws.npz" for target in config["hmc_targets"]]
+
+
+rule figure_hmc_paper:
+    input:
+        lambda w: hmc_figure_inputs("paper"),
+    output:
+        "results/figures/hmc_{hmc_figure}.png",
+    log:
+        "results/logs/figure_paper_hmc_{hmc_figure}.log",
+    shell:
+        "{PYTHON} -m dltutorials.stages.hmc_figures {wildcards.hmc_figure} {output} {input} > {log} 2>&1"
+
+
+rule figure_hmc:
+    input:
+        lambda w: hmc_figure_inputs(w.preset),
+    output:
+        "results/{preset}/figures/hmc_{hmc_figure}.png",
+    wildcard_constraints:
+        preset="|".join(p for p in PRESETS if p != "paper"),
+    log:
+        "results/logs/figure_{preset}_hmc_{hmc_figure}.log",
+    shell:
+        "{PYTHON} -m dltutorials.stages.hmc_figures {wildcards.hmc_figure} {output} {input} > {log} 2>&1"
