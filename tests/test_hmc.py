@@ -12,7 +12,7 @@ import torch
 
 from dltutorials.config import ConfigError, compose
 from dltutorials.sampling.diagnostics import effective_sample_size
-from dltutorials.sampling.hmc import HMCSampler, HMCSettings, energy_and_grad, kinetic_energy, simulate_dynamics
+from dltutorials.sampling.hmc import HMCSampler, HMCSettings, kinetic_energy, simulate_dynamics
 from dltutorials.sampling.targets import Banana, IllConditionedGaussian, TutorialGaussian
 from dltutorials.stages.sample import sample
 

@@ -201,8 +201,9 @@ def validate_hmc(cfg: DictConfig) -> dict:
     if plain.get("dtype") not in ("float32", "float64"):
         raise ConfigError(f"dtype must be float32 or float64, got {plain.get('dtype')!r}")
     _check_trainer(plain["trainer"])
-    if plain["trainer"].get("accelerator") not in ("cpu", "gpu", "cuda", "auto"):
-        raise ConfigError(f"trainer.accelerator must be cpu, gpu, cuda or auto, got {plain['trainer'].get('accelerator')!r}")
+    accelerator = plain["trainer"].get("accelerator")
+    if accelerator not in ("cpu", "gpu", "cuda", "auto"):
+        raise ConfigError(f"trainer.accelerator must be cpu, gpu, cuda or auto, got {accelerator!r}")
     target = plain["hmc_target"]
     dims = target.get("plot_dims")
     if not (isinstance(dims, list) and len(dims) == 2 and all(isinstance(d, int) for d in dims)):

@@ -32,8 +32,8 @@ trajectory is rejected and never enters the state.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable
 
 import torch
 
