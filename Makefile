@@ -35,7 +35,7 @@ test: venv
 	$(BIN)/python -m pytest
 
 # Every benchmark runs and prints its line; the target fails afterwards if any missed its goal.
-BENCHMARKS := supervised rbm allocator bandwidth contention
+BENCHMARKS := supervised rbm allocator bandwidth contention hmc
 
 bench: venv
 	$(BIN)/snakemake --cores $(CORES) results/data/mnist/train.npz

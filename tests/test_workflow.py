@@ -22,6 +22,8 @@ TINY_TEST_ERROR_BELOW = {"logreg": 25, "mlp": 30, "lenet": 60, "sda": 30, "dbn":
 FIGURES = {"cae_filters.png": (289, 289), "da_corruption0_filters.png": (289, 289),
            "da_corruption30_filters.png": (289, 289), "dbn_filters.png": (289, 289), "rbm_filters.png": (289, 289),
            "rbm_samples.png": (3 * 29 - 1, 20 * 29 - 1), "sda_filters.png": (289, 289)}
+# Matplotlib figures of the HMC runs (plots.save_hmc_samples / save_hmc_adaptation at 110 dpi).
+HMC_FIGURES = {"hmc_samples.png": (440, 1386), "hmc_adaptation.png": (660, 770)}
 
 
 @pytest.mark.slow
@@ -59,13 +61,44 @@ def test_tiny_preset_builds_the_layerwise_tables_and_figures(tiny_run):
     da = pd.read_csv(workdir / "results/tiny/da.csv")
     assert sorted(set(da["settings.corruption_level"])) == [0.0, 0.3]
     folder = workdir / "results/tiny/figures"
-    assert sorted(p.name for p in folder.iterdir()) == sorted(FIGURES)
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*FIGURES, *HMC_FIGURES])
     for name, size in FIGURES.items():
         image = matplotlib.image.imread(folder / name)
         assert image.shape[:2] == size, name
         grey = image[..., 0]
         assert grey.std() > 0.05, f"{name} is (nearly) blank"
         assert 0.02 < (grey > 0.5).mean() < 0.98, f"{name} has too little structure"
+
+
+@pytest.mark.slow
+def test_tiny_preset_builds_the_hmc_table_and_figures(tiny_run):
+    """Chapter 11 in the default target: a row per target (config hmc_targets) with the tutorial's numbers."""
+    workdir, _ = tiny_run
+    table = pd.read_csv(workdir / "results/tiny/hmc.csv")
+    assert list(table["target"]) == ["gaussian_5d", "gaussian_100d_ill", "banana"]
+    assert list(table["n_chains"]) == [3, 100, 100] and (table["n_samples"] == 100).all()
+    assert ((table["final_stepsize"] >= 0.001) & (table["final_stepsize"] <= 1.0)).all()
+    assert (table["final_acceptance_rate"] > 0.5).all() and (table["ess_min"] > 10).all()
+    tutorial = table.set_index("target").loc["gaussian_5d"]
+    assert tutorial["tutorial_final_acceptance_rate"] == pytest.approx(0.922502043428)
+    assert tutorial["tutorial_final_stepsize"] == pytest.approx(0.460446628091)
+    assert table.set_index("target")["tutorial_final_stepsize"].drop("gaussian_5d").isna().all()
+    for name, size in HMC_FIGURES.items():
+        image = matplotlib.image.imread(workdir / "results/tiny/figures" / name)
+        assert image.shape[:2] == size, name
+        assert image[..., :3].std() > 0.05, f"{name} is (nearly) blank"
+    assert (workdir / "results/runs/tiny/hmc/banana/seed1234/sampler.pt").is_file()
+
+
+@pytest.mark.slow
+def test_a_sampler_setting_reruns_the_hmc_runs_only(tiny_run):
+    workdir, mirror_url = tiny_run
+    changed = snakemake(workdir, "-n", "--quiet", "rules", "--config", "preset=tiny", f"data_mirror={mirror_url}",
+                        "overrides=[sampler.n_steps=10]")
+    planned = {line.split()[0] for line in (changed.stdout + changed.stderr).splitlines()
+               if line.strip() and line.split()[0] in {"sample_hmc", "table_hmc", "figure_hmc", "train", "table",
+                                                       "pretrain_layer", "figure"}}
+    assert planned == {"sample_hmc", "table_hmc", "figure_hmc"}
 
 
 @pytest.mark.slow
