@@ -57,7 +57,7 @@ def job_priority(model):
 
 wildcard_constraints:
     model="|".join(MODELS),
-    table="|".join(TABLES),
+    table="|".join([*TABLES, *SAMPLER_TABLES]),
     preset="|".join(PRESETS),
     seed=r"\d+",
     layer=r"\d+",
@@ -75,18 +75,24 @@ MIRROR_ENV = f"DLTUTORIALS_DATA_MIRROR={shlex.quote(config['data_mirror'])} " if
 
 # Extra Hydra overrides of every run reach the jobs through the command line,
 # not as rule parameters: what they change is in the fingerprints, so only the
-# jobs whose settings they change rerun.
-OVERRIDES = " ".join(shlex.quote(o) for o in config["overrides"])
-# The HMC runs take those of the overrides that name a key of conf/hmc.yaml (e.g. trainer=gpu, sampler.n_steps=10).
-HMC_SECTIONS = ("trainer", "sampler", "chains", "dtype")
-HMC_OVERRIDE_LIST = [o for o in config["overrides"] if o.lstrip("+~").split("=")[0].split(".")[0] in HMC_SECTIONS]
+# jobs whose settings they change rerun. Each goes where its key is: sampler,
+# chains and dtype to the HMC runs (conf/hmc.yaml), trainer to both, the rest
+# to the models (conf/config.yaml).
+def _section(override):
+    return override.lstrip("+~").split("=")[0].split(".")[0]
+
+
+HMC_ONLY, SHARED = ("sampler", "chains", "dtype"), ("trainer",)
+MODEL_OVERRIDE_LIST = [o for o in config["overrides"] if _section(o) not in HMC_ONLY]
+HMC_OVERRIDE_LIST = [o for o in config["overrides"] if _section(o) in HMC_ONLY + SHARED]
+OVERRIDES = " ".join(shlex.quote(o) for o in MODEL_OVERRIDE_LIST)
 HMC_OVERRIDES = " ".join(shlex.quote(o) for o in HMC_OVERRIDE_LIST)
 
 
 @functools.cache
 def run_config(model, preset):
     """The resolved Hydra config of one run as a dict (validated: bad values stop the DAG here)."""
-    cfg = compose([*config["overrides"], f"model={model}", f"preset={preset}"])
+    cfg = compose([*MODEL_OVERRIDE_LIST, f"model={model}", f"preset={preset}"])
     try:
         return validate_run(cfg)
     except ConfigError as error:
@@ -147,7 +153,9 @@ def figure_paths(table, preset):
 
 
 def table_runs(table, preset):
-    """Every run a table collects: each member model, each seed."""
+    """Every run a table collects: each member model (or HMC target), each seed."""
+    if table == "hmc":
+        return hmc_runs(preset)
     return [{"model": model, "preset": preset, "seed": seed, "dataset": run_config(model, preset)["data"]["name"],
              "run_dir": run_dir(model, preset, seed)} for model in TABLES[table] for seed in config["seeds"]]
 
@@ -160,6 +168,8 @@ def run_result(model, preset, seed):
 
 
 def table_inputs(table, preset):
+    if table == "hmc":
+        return [f"{run['run_dir']}/metrics.json" for run in hmc_runs(preset)]
     return [run_result(run["model"], preset, run["seed"]) for run in table_runs(table, preset)]
 
 
