@@ -1,0 +1,93 @@
+"""MIDI <-> piano rolls (tutorial chapter 12's midiread / midiwrite), on files the tests write themselves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pretty_midi
+import pytest
+
+from dltutorials.data.download import DataError
+from dltutorials.data.midi import read_piano_roll, write_midi
+
+
+def write_notes(path, notes, drum_notes=()):
+    """A MIDI file with the given (pitch, start, end) notes, written with pretty_midi itself."""
+    midi = pretty_midi.PrettyMIDI()
+    piano = pretty_midi.Instrument(program=0)
+    piano.notes = [pretty_midi.Note(velocity=90, pitch=p, start=s, end=e) for p, s, e in notes]
+    midi.instruments.append(piano)
+    if drum_notes:
+        drums = pretty_midi.Instrument(program=0, is_drum=True)
+        drums.notes = [pretty_midi.Note(velocity=90, pitch=p, start=s, end=e) for p, s, e in drum_notes]
+        midi.instruments.append(drums)
+    midi.write(str(path))
+    return path
+
+
+def test_the_tutorials_frame_rule(tmp_path):
+    """A note sounds in frames ceil(start / dt) .. ceil(end / dt) - 1; notes outside 21..108 are dropped."""
+    path = write_notes(tmp_path / "hand.mid", [
+        (21, 0.0, 0.3),     # frame 0, first column
+        (60, 0.45, 1.0),    # ceil(1.5) = 2 .. ceil(3.33) = 4: frames 2, 3
+        (62, 0.1, 0.25),    # ceil(0.33) = 1 .. ceil(0.83) = 1: crosses no boundary, leaves no trace
+        (64, 0.6, 0.9),     # on the boundaries: frame 2 only
+        (108, 1.2, 1.5),    # frame 4, last column
+        (20, 0.0, 3.0),     # below A0: dropped, and does not lengthen the roll
+        (109, 0.0, 3.0),    # above C8: dropped
+    ], drum_notes=[(40, 0.0, 3.0)])  # unpitched: dropped
+    roll = read_piano_roll(path)
+    expected = np.zeros((5, 88), dtype=np.uint8)
+    expected[0, 0] = 1
+    expected[2:4, 60 - 21] = 1
+    expected[2, 64 - 21] = 1
+    expected[4, 108 - 21] = 1
+    assert roll.dtype == np.uint8
+    np.testing.assert_array_equal(roll, expected)
+
+
+def test_round_trip(tmp_path):
+    """A roll written as MIDI reads back unchanged; held notes become one MIDI note each."""
+    rng = np.random.default_rng(0)
+    roll = (rng.random((60, 88)) < 0.1).astype(np.uint8)
+    roll[-1, 5] = 1  # the roll ends where its last note does
+    write_midi(roll, tmp_path / "roll.mid")
+    np.testing.assert_array_equal(read_piano_roll(tmp_path / "roll.mid"), roll)
+    held = np.zeros((10, 88), dtype=np.uint8)
+    held[2:7, 40] = 1
+    held[8:10, 40] = 1
+    write_midi(held, tmp_path / "held.mid")
+    notes = pretty_midi.PrettyMIDI(str(tmp_path / "held.mid")).instruments[0].notes
+    assert [(n.pitch, round(n.start, 6), round(n.end, 6)) for n in notes] == [(61, 0.6, 2.1), (61, 2.4, 3.0)]
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_a_roll_of_the_wrong_width_is_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"must be \(n_frames, 88\), got shape \(4, 80\)"):
+        write_midi(np.zeros((4, 80)), tmp_path / "x.mid")
+    assert not list(tmp_path.iterdir()), "nothing half-written"
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "empty file, not a MIDI file"),
+    (np.random.default_rng(1).bytes(500), "not a readable MIDI file"),
+    ("only_outside", "no note inside MIDI notes 21..108"),
+])
+def test_bad_files_are_named_in_one_line(tmp_path, content, message):
+    path = tmp_path / "bad.mid"
+    if content == "only_outside":
+        write_notes(path, [(10, 0.0, 1.0), (120, 0.0, 1.0)])
+    else:
+        path.write_bytes(content)
+    with pytest.raises(DataError) as error:
+        read_piano_roll(path)
+    assert str(error.value).startswith(f"{path}: {message}")
+    assert "\n" not in str(error.value)
+
+
+def test_a_nottingham_tune(shared_data):
+    tunes = sorted((shared_data / "nottingham" / "train").glob("*.mid"))
+    assert len(tunes) == 694
+    roll = read_piano_roll(tunes[0])
+    assert roll.ndim == 2 and roll.shape[1] == 88 and roll.shape[0] > 20
+    assert set(np.unique(roll)) == {0, 1}
+    assert 1 <= roll.sum(axis=1).max() <= 10, "melody and chords: a few notes at a time"
