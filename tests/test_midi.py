@@ -7,7 +7,7 @@ import pretty_midi
 import pytest
 
 from dltutorials.data.download import DataError
-from dltutorials.data.midi import read_piano_roll, write_midi
+from dltutorials.data.midi import load_tunes, prepare_split, read_piano_roll, write_midi
 
 
 def write_notes(path, notes, drum_notes=()):
@@ -91,3 +91,45 @@ def test_a_nottingham_tune(shared_data):
     assert roll.ndim == 2 and roll.shape[1] == 88 and roll.shape[0] > 20
     assert set(np.unique(roll)) == {0, 1}
     assert 1 <= roll.sum(axis=1).max() <= 10, "melody and chords: a few notes at a time"
+
+
+def make_split(folder, bad=None):
+    folder.mkdir()
+    write_notes(folder / "a.mid", [(60, 0.0, 0.9)])  # 3 frames
+    write_notes(folder / "b.mid", [(62, 0.0, 0.6), (64, 0.3, 1.5)])  # 5 frames
+    if bad is not None:
+        (folder / "c.mid").write_bytes(bad)
+    return folder
+
+
+def test_a_split_becomes_one_file_with_offsets(tmp_path):
+    counts = prepare_split(make_split(tmp_path / "train"), tmp_path / "train.npz")
+    assert counts == {"tunes": 2, "frames": 8, "skipped": 0}
+    tunes = load_tunes(tmp_path / "train.npz")
+    np.testing.assert_array_equal(tunes[0], read_piano_roll(tmp_path / "train" / "a.mid"))
+    np.testing.assert_array_equal(tunes[1], read_piano_roll(tmp_path / "train" / "b.mid"))
+    with np.load(tmp_path / "train.npz") as split:
+        assert list(split["offsets"]) == [0, 3, 8] and list(split["names"]) == ["a.mid", "b.mid"]
+
+
+def test_a_bad_file_stops_the_split_or_is_skipped_when_asked(tmp_path):
+    folder = make_split(tmp_path / "valid", bad=b"")
+    with pytest.raises(DataError, match=r"c\.mid: empty file"):
+        prepare_split(folder, tmp_path / "valid.npz")
+    assert not list(tmp_path.glob("valid.npz*")) and not list(tmp_path.glob(".valid.npz*")), "nothing written"
+    counts = prepare_split(folder, tmp_path / "valid.npz", skip_bad_files=True)
+    assert counts == {"tunes": 2, "frames": 8, "skipped": 1}
+    with np.load(tmp_path / "valid.npz") as split:
+        assert len(split["skipped"]) == 1 and "c.mid: empty file" in split["skipped"][0]
+
+
+def test_a_split_without_midi_files_is_refused(tmp_path):
+    (tmp_path / "test").mkdir()
+    (tmp_path / "test" / "notes.txt").write_text("not midi")
+    with pytest.raises(DataError, match=r"test: no \.mid file in this split folder"):
+        prepare_split(tmp_path / "test", tmp_path / "test.npz")
+
+
+def test_the_shared_valid_split(shared_data, tmp_path):
+    counts = prepare_split(shared_data / "nottingham" / "valid", tmp_path / "valid.npz")
+    assert counts["tunes"] == 170 and counts["skipped"] == 0 and counts["frames"] > 170 * 20

@@ -13,6 +13,7 @@ otherwise move a note by a frame. Drum tracks (unpitched) are left out.
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 
@@ -75,3 +76,42 @@ def write_midi(roll: np.ndarray, path: str | Path, dt: float = FRAME_SECONDS,
     midi.instruments.append(instrument)
     with atomic_path(path) as tmp:
         midi.write(str(tmp))
+
+
+def prepare_split(folder: str | Path, output: str | Path, dt: float = FRAME_SECONDS,
+                  note_range: tuple[int, int] = NOTE_RANGE, skip_bad_files: bool = False) -> dict:
+    """Every ``*.mid`` tune of a split folder as one ``.npz`` (written atomically): ``frames`` (all tunes'
+    piano rolls, one after the other), ``offsets`` (tune i is ``frames[offsets[i]:offsets[i + 1]]``),
+    ``names``, and the files ``skipped``.
+
+    A bad file stops with its one-line DataError; with ``skip_bad_files`` it is
+    logged, left out and listed in ``skipped``. Returns the counts.
+    """
+    folder = Path(folder)
+    files = sorted(folder.glob("*.mid"))
+    if not files:
+        raise DataError(f"{folder}: no .mid file in this split folder")
+    rolls, names, skipped = [], [], []
+    for file in files:
+        try:
+            rolls.append(read_piano_roll(file, dt, note_range))
+            names.append(file.name)
+        except DataError as error:
+            if not skip_bad_files:
+                raise
+            logging.getLogger(__name__).warning("skipped %s", error)
+            skipped.append(str(error))
+    if not rolls:
+        raise DataError(f"{folder}: every .mid file was skipped as bad ({len(skipped)} files)")
+    offsets = np.cumsum([0, *(len(roll) for roll in rolls)])
+    with atomic_path(output) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, frames=np.concatenate(rolls), offsets=offsets, names=np.array(names),
+                            skipped=np.array(skipped, dtype=str), dt=dt, note_range=np.array(note_range))
+    return {"tunes": len(rolls), "frames": int(offsets[-1]), "skipped": len(skipped)}
+
+
+def load_tunes(path: str | Path) -> list[np.ndarray]:
+    """The piano rolls of a prepared split, one (n_frames, n_notes) array per tune."""
+    with np.load(path) as split:
+        frames, offsets = split["frames"], split["offsets"]
+    return [frames[start:end] for start, end in zip(offsets[:-1], offsets[1:])]
