@@ -167,7 +167,7 @@ class HMCSampler:
         h_prev = self.energy + kinetic_energy(vel)
         h_next = torch.where(finite, new_energy + kinetic_energy(new_vel), torch.inf)
         uniform = torch.rand(pos.shape[:1], generator=self.generator, dtype=pos.dtype, device=pos.device)
-        # min(1, exp(H - H')) >= u, as the tutorial's metropolis_hastings_accept; a non-finite proposal never
+        # min(1, exp(H - H')) >= u, as the tutorial's metropolis_hastings_accept; a non-finite proposal never passes
         accept = finite & (torch.exp(h_prev - h_next) >= uniform)
         self.positions = torch.where(accept[:, None], new_pos, pos)
         self.energy = torch.where(accept, new_energy, self.energy)
