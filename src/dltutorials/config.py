@@ -146,15 +146,26 @@ def _check_trainer(trainer: dict) -> None:
         raise ConfigError(f"trainer.strategy must be auto (one device), got {strategy!r}")
 
 
-def validate(cfg: DictConfig) -> dict:
-    """Resolve ``cfg`` and check it; returns the resolved plain dict. Raises ConfigError."""
+def _resolved(cfg: DictConfig, sections: tuple[str, ...]) -> dict:
+    """``cfg`` resolved to a plain dict that has every one of ``sections``."""
     try:
         plain = OmegaConf.to_container(cfg, resolve=True)
     except Exception as error:
         raise ConfigError(f"cannot resolve the config: {error}") from None
-    for section in ("model", "data", "trainer", "paths"):
+    for section in sections:
         if section not in plain:
             raise ConfigError(f"missing config section {section!r}")
+    return plain
+
+
+def _check_seed(plain: dict) -> None:
+    if not isinstance(plain.get("seed"), int) or isinstance(plain.get("seed"), bool):
+        raise ConfigError(f"seed must be an integer, got {plain.get('seed')!r}")
+
+
+def validate(cfg: DictConfig) -> dict:
+    """Resolve ``cfg`` and check it; returns the resolved plain dict. Raises ConfigError."""
+    plain = _resolved(cfg, ("model", "data", "trainer", "paths"))
     model_names = available("model")
     if plain["model"].get("name") not in model_names:
         raise ConfigError(f"model.name {plain['model'].get('name')!r} is not one of {model_names}")
@@ -172,8 +183,7 @@ def validate(cfg: DictConfig) -> dict:
         _check_pretraining(model)
     _check_constructor_arguments("data.datamodule", plain["data"]["datamodule"])
     _check_trainer(plain["trainer"])
-    if not isinstance(plain.get("seed"), int) or isinstance(plain.get("seed"), bool):
-        raise ConfigError(f"seed must be an integer, got {plain.get('seed')!r}")
+    _check_seed(plain)
     return plain
 
 
@@ -181,13 +191,7 @@ def validate_hmc(cfg: DictConfig) -> dict:
     """Resolve and check a hybrid Monte-Carlo run (``conf/hmc.yaml``); returns the plain dict. Raises ConfigError."""
     from dltutorials.sampling.hmc import HMCSettings
 
-    try:
-        plain = OmegaConf.to_container(cfg, resolve=True)
-    except Exception as error:
-        raise ConfigError(f"cannot resolve the config: {error}") from None
-    for section in ("hmc_target", "sampler", "chains", "trainer", "paths"):
-        if section not in plain:
-            raise ConfigError(f"missing config section {section!r}")
+    plain = _resolved(cfg, ("hmc_target", "sampler", "chains", "trainer", "paths"))
     try:
         HMCSettings(**plain["sampler"])
     except TypeError as error:  # an unknown or missing key
@@ -209,6 +213,5 @@ def validate_hmc(cfg: DictConfig) -> dict:
     if not (isinstance(dims, list) and len(dims) == 2 and all(isinstance(d, int) for d in dims)):
         raise ConfigError(f"hmc_target.plot_dims must be two dimension indices, got {dims!r}")
     _check_constructor_arguments("hmc_target.distribution", target["distribution"])
-    if not isinstance(plain.get("seed"), int) or isinstance(plain.get("seed"), bool):
-        raise ConfigError(f"seed must be an integer, got {plain.get('seed')!r}")
+    _check_seed(plain)
     return plain

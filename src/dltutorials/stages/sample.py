@@ -57,7 +57,7 @@ def sample(cfg: DictConfig, out_dir: str | Path | None = None) -> dict:
     draws = torch.empty((chains["n_samples"], *start.shape), dtype=dtype, device=device)
     stepsize = torch.empty(n_moves, dtype=dtype, device=device)
     acceptance = torch.empty(n_moves, dtype=dtype, device=device)
-    clock = time.perf_counter()
+    burnin_seconds, clock = 0.0, time.perf_counter()
     for move in range(n_moves):
         sampler.draw()
         stepsize[move], acceptance[move] = sampler.stepsize, sampler.avg_acceptance_rate
@@ -68,7 +68,6 @@ def sample(cfg: DictConfig, out_dir: str | Path | None = None) -> dict:
             draws[move - chains["burnin"]] = sampler.positions
     _synchronize(device)
     sampling_seconds = time.perf_counter() - clock
-    burnin_seconds = burnin_seconds if chains["burnin"] else 0.0
 
     kept = draws.cpu().numpy()
     ess = effective_sample_size(kept)
