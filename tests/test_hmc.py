@@ -137,7 +137,7 @@ class _NaNGradientAbove(torch.autograd.Function):
         return torch.where(x > 1, torch.nan, 0.0) * grad
 
 
-@pytest.mark.parametrize("broken", ["nan energy", "inf energy", "nan gradient"])
+@pytest.mark.parametrize("broken", ["nan energy", "inf energy", "-inf energy", "nan gradient"])
 def test_non_finite_proposals_are_rejected(broken):
     """A standard normal broken where x[0] > 1: no chain ever enters that region, and the state stays finite."""
 
@@ -147,6 +147,8 @@ def test_non_finite_proposals_are_rejected(broken):
             return torch.where(x[:, 0] > 1, torch.nan, normal)
         if broken == "inf energy":
             return torch.where(x[:, 0] > 1, torch.inf, normal)
+        if broken == "-inf energy":  # exp(H - H') would be inf: the Metropolis test alone would accept it
+            return torch.where(x[:, 0] > 1, -torch.inf, normal)
         return normal + _NaNGradientAbove.apply(x[:, 0])
 
     sampler = HMCSampler(energy, torch.zeros(200, 2, dtype=torch.float64), HMCSettings(initial_stepsize=0.5), seed=0)
