@@ -7,6 +7,7 @@
 # Hyperparameters live in the Hydra configs under conf/; this file only wires stages.
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -51,3 +52,4 @@ include: "workflow/rules/layerwise.smk"
 include: "workflow/rules/supervised.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/hmc.smk"
+include: "workflow/rules/music.smk"

@@ -166,6 +166,9 @@ def _check_seed(plain: dict) -> None:
 def validate(cfg: DictConfig) -> dict:
     """Resolve ``cfg`` and check it; returns the resolved plain dict. Raises ConfigError."""
     plain = _resolved(cfg, ("model", "data", "trainer", "paths"))
+    if plain["data"].get("kind", "images") != "images":
+        raise ConfigError(f"data={plain['data'].get('name')} is a {plain['data']['kind']} dataset: only the "
+                          f"RNN-RBM trains on it (conf/rnnrbm.yaml, python -m dltutorials.stages.music)")
     model_names = available("model")
     if plain["model"].get("name") not in model_names:
         raise ConfigError(f"model.name {plain['model'].get('name')!r} is not one of {model_names}")
@@ -213,5 +216,53 @@ def validate_hmc(cfg: DictConfig) -> dict:
     if not (isinstance(dims, list) and len(dims) == 2 and all(isinstance(d, int) for d in dims)):
         raise ConfigError(f"hmc_target.plot_dims must be two dimension indices, got {dims!r}")
     _check_constructor_arguments("hmc_target.distribution", target["distribution"])
+    _check_seed(plain)
+    return plain
+
+
+def _positive_int(key: str, value: Any, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{key} must be a positive integer{' or null' if allow_none else ''}, got {value!r}")
+
+
+def validate_music(cfg: DictConfig) -> dict:
+    """Resolve and check an RNN-RBM run (``conf/rnnrbm.yaml``); returns the plain dict. Raises ConfigError."""
+    plain = _resolved(cfg, ("model", "data", "evaluation", "generation", "trainer", "paths"))
+    data, model = plain["data"], plain["model"]
+    if data.get("kind") != "piano_roll":
+        raise ConfigError(f"data={data.get('name')} is not a piano-roll dataset (data.kind: piano_roll, e.g. "
+                          f"data=nottingham): the RNN-RBM models sequences of MIDI frames")
+    note_range = data.get("note_range")
+    if not (isinstance(note_range, list) and len(note_range) == 2 and all(isinstance(n, int) for n in note_range)
+            and 0 <= note_range[0] < note_range[1] <= 128):
+        raise ConfigError(f"data.note_range must be [low, high) MIDI notes with 0 <= low < high <= 128, "
+                          f"got {note_range!r}")
+    if not _is_number(data.get("dt")) or data["dt"] <= 0:
+        raise ConfigError(f"data.dt must be a frame length in seconds > 0, got {data.get('dt')!r}")
+    module = model.get("module")
+    if not isinstance(module, dict):
+        raise ConfigError("model.module is missing (the RNN-RBM's class and settings)")
+    for key, value in _walk(module, "model.module"):
+        _check_value(key, value)
+    _check_constructor_arguments("model.module", module)
+    for name in ("n_hidden_recurrent", "sequence_length"):
+        _positive_int(f"model.module.{name}", module.get(name))
+    momentum = module.get("momentum", 0.0)
+    if not _is_number(momentum) or not 0 <= momentum < 1:
+        raise ConfigError(f"model.module.momentum must be in [0, 1), got {momentum!r}")
+    if module.get("nesterov") and momentum == 0:
+        raise ConfigError("model.module.nesterov needs a momentum > 0 (model.module.momentum)")
+    clip = module.get("gradient_clip")
+    if clip is not None and (not _is_number(clip) or clip <= 0):
+        raise ConfigError(f"model.module.gradient_clip must be a norm > 0 or null, got {clip!r}")
+    _positive_int("model.epochs", model.get("epochs"))
+    _positive_int("model.train_subset", model.get("train_subset"), allow_none=True)
+    _positive_int("evaluation.gibbs_steps", plain["evaluation"].get("gibbs_steps"))
+    _positive_int("evaluation.eval_subset", plain["evaluation"].get("eval_subset"), allow_none=True)
+    for name in ("n_samples", "n_frames", "gibbs_steps"):
+        _positive_int(f"generation.{name}", plain["generation"].get(name))
+    _check_trainer(plain["trainer"])
     _check_seed(plain)
     return plain

@@ -11,7 +11,9 @@ downstream through file times:
   the shared and per-layer settings, batch size, epochs), the training data
   and the trainer; never fine-tuning's;
 - a figure (``figure_settings``): what it draws from besides its input layer;
-- an HMC run (``sampling_settings``): target, sampler, chains, dtype, device, seed.
+- an HMC run (``sampling_settings``): target, sampler, chains, dtype, device, seed;
+- an RNN-RBM run (``music_settings``): the model, the piano rolls' settings,
+  evaluation, generation and the trainer.
 
 Left out everywhere (``DISPLAY_ONLY``): settings that change how a run is
 shown or sliced, never a number it computes. Each pretrained layer also
@@ -81,6 +83,13 @@ def sampling_settings(plain: dict) -> dict:
     return {"hmc_target": _without(plain["hmc_target"], DISPLAY_ONLY["hmc_target"]), "sampler": plain["sampler"],
             "chains": plain["chains"], "dtype": plain["dtype"], "accelerator": plain["trainer"]["accelerator"],
             "seed": plain["seed"]}
+
+
+def music_settings(plain: dict) -> dict:
+    """Everything that changes an RNN-RBM run: model, piano-roll settings, evaluation, generation, trainer."""
+    data = {key: plain["data"].get(key) for key in ("name", "dt", "note_range", "skip_bad_files")}
+    return {"model": plain["model"], "data": data, "evaluation": plain["evaluation"],
+            "generation": plain["generation"], "trainer": _trainer(plain)}
 
 
 def as_text(settings: dict) -> str:

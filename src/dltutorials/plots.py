@@ -105,3 +105,37 @@ def save_hmc_adaptation(path: str | Path, traces: list[dict]) -> None:
     ax_accept.set_xlabel("HMC move (dashed: end of burn-in)")
     figure.tight_layout()
     _save_figure(path, figure)
+
+
+def save_piano_rolls(path: str | Path, panels: list[dict], dt: float, note_range: tuple[int, int]) -> None:
+    """Piano rolls drawn like the tutorial's figure 12.1: time in seconds on x, MIDI note on y.
+
+    Each panel: ``title`` and ``roll``, a binary (n_frames, n_notes) array.
+    """
+    figure, axes = plt.subplots(len(panels), 1, figsize=(8.0, 2.6 * len(panels)), squeeze=False)
+    for ax, panel in zip(axes[:, 0], panels):
+        roll = np.asarray(panel["roll"])
+        ax.imshow(roll.T, origin="lower", aspect="auto", interpolation="nearest", cmap="gray_r",
+                  extent=(0, dt * len(roll), note_range[0], note_range[1]))
+        ax.set_title(panel["title"], fontsize=10)
+        ax.set_ylabel("MIDI note number")
+    axes[-1, 0].set_xlabel("time (s)")
+    figure.tight_layout()
+    _save_figure(path, figure)
+
+
+def save_monitor_curves(path: str | Path, curves: list[dict], reference: dict[int, float] | None = None,
+                        reference_label: str = "tutorial") -> None:
+    """A per-epoch training monitor, one line per curve (``label``, ``epoch``, ``monitor``), and the
+    reference points (epoch -> value; non-finite values are left out) as markers."""
+    figure, ax = plt.subplots(figsize=(7.0, 4.0))
+    for curve in curves:
+        ax.plot(curve["epoch"], curve["monitor"], label=curve["label"], linewidth=1.2)
+    if reference:
+        epochs = [epoch for epoch, value in sorted(reference.items()) if np.isfinite(value)]
+        ax.plot(epochs, [reference[epoch] for epoch in epochs], "k.", label=reference_label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training monitor (nats per frame)")
+    ax.legend(fontsize=8)
+    figure.tight_layout()
+    _save_figure(path, figure)

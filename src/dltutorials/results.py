@@ -46,6 +46,14 @@ def tutorial_monitor_trace(model: str, dataset: str) -> list[float]:
     return []
 
 
+@cache
+def rnnrbm_tutorial_trace() -> dict[int, float]:
+    """The RNN-RBM monitor the tutorial prints by epoch (section 12.3: epochs 1-10 and 190-200; 198 is -inf)."""
+    with resources.files("dltutorials").joinpath("resources/rnnrbm_tutorial_trace.csv").open() as f:
+        trace = pd.read_csv(f)
+    return dict(zip(trace["epoch"].astype(int), trace["monitor"].astype(float)))
+
+
 def pretraining_rows(run_dir: Path, model: str, preset: str, seed: int, dataset: str) -> list[dict]:
     """One row per layer and epoch of a pretraining-only run: the tutorial's per-epoch monitor."""
     rows = []
@@ -62,18 +70,33 @@ def pretraining_rows(run_dir: Path, model: str, preset: str, seed: int, dataset:
     return rows
 
 
+def music_rows(run_dir: Path) -> list[dict]:
+    """An RNN-RBM run: one row per epoch (the training monitor, seconds, the tutorial's value where it printed
+    one), then the run's final row (metrics.json: valid and test monitor and expected accuracy, times)."""
+    final = json.loads((run_dir / "metrics.json").read_text())
+    run = {key: final[key] for key in ("model", "preset", "seed", "dataset")}
+    epochs = pd.read_csv(run_dir / "epochs.csv")
+    rows = [{**run, "row": "epoch", "epoch": int(epoch.epoch), "train_monitor": epoch.monitor,
+             "tutorial_train_monitor": epoch.tutorial_monitor, "epoch_seconds": epoch.seconds}
+            for epoch in epochs.itertuples()]
+    return [*rows, {**final, "row": "final"}]
+
+
 def write_table(runs: list[dict], output: str | Path) -> pd.DataFrame:
     """One CSV for runs given as {model, preset, seed, dataset, run_dir}, written atomically.
 
-    A run with ``metrics.json`` (a trained classifier) gives one row; a
-    pretraining-only run (dA, RBM) gives a row per layer and epoch.
+    A run with ``metrics.json`` (a trained classifier, an HMC run) gives one
+    row; a pretraining-only run (dA, RBM) a row per layer and epoch; an
+    RNN-RBM run a row per epoch and a final row.
     """
     if not runs:
         raise ValueError(f"no runs to tabulate for {output}")
     rows = []
     for run in runs:
         run_dir = Path(run["run_dir"])
-        if (run_dir / "metrics.json").is_file():
+        if run["model"] == "rnnrbm":
+            rows.extend(music_rows(run_dir))
+        elif (run_dir / "metrics.json").is_file():
             rows.append(json.loads((run_dir / "metrics.json").read_text()))
         else:
             rows.extend(pretraining_rows(run_dir, run["model"], run["preset"], run["seed"], run["dataset"]))

@@ -6,7 +6,7 @@ import shlex
 import sys
 
 from dltutorials import fingerprints
-from dltutorials.config import ConfigError, available, compose, validate as validate_run, validate_hmc
+from dltutorials.config import ConfigError, available, compose, validate as validate_run, validate_hmc, validate_music
 
 PYTHON = shlex.quote(sys.executable)
 FIRST_SEED = config["seeds"][0]
@@ -30,10 +30,18 @@ for _model in MODELS:
 SAMPLER_TABLES = ["hmc"]
 HMC_TARGETS = available("hmc_target")
 HMC_FIGURES = ["samples", "adaptation"]
+# The RNN-RBM (conf/rnnrbm.yaml, workflow/rules/music.smk) on each piano-roll dataset
+# (data.kind in conf/data/): its table is rnnrbm for the tutorial's Nottingham tunes,
+# rnnrbm_<dataset> for any other, so results of different datasets never share a file.
+DATA_KINDS = {name: compose([f"data={name}"]).data.get("kind", "images") for name in available("data")}
+IMAGE_DATASETS = [name for name, kind in DATA_KINDS.items() if kind == "images"]
+PIANO_ROLL_DATASETS = [name for name, kind in DATA_KINDS.items() if kind == "piano_roll"]
+MUSIC_TABLES = {("rnnrbm" if name == "nottingham" else f"rnnrbm_{name}"): name for name in PIANO_ROLL_DATASETS}
+MUSIC_FIGURES = ["samples", "monitor"]
 for _table in config["models"]:
-    if _table not in TABLES and _table not in SAMPLER_TABLES:
-        raise WorkflowError(f"config models: {_table!r} is not one of {sorted([*TABLES, *SAMPLER_TABLES])} "
-                            f"(conf/model/, or hmc)")
+    if _table not in TABLES and _table not in SAMPLER_TABLES and _table not in MUSIC_TABLES:
+        raise WorkflowError(f"config models: {_table!r} is not one of "
+                            f"{sorted([*TABLES, *SAMPLER_TABLES, *MUSIC_TABLES])} (conf/model/, hmc, or rnnrbm)")
 for _target in config["hmc_targets"]:
     if _target not in HMC_TARGETS:
         raise WorkflowError(f"config hmc_targets: {_target!r} is not one of {HMC_TARGETS} (conf/hmc_target/)")
@@ -57,7 +65,9 @@ def job_priority(model):
 
 wildcard_constraints:
     model="|".join(MODELS),
-    table="|".join([*TABLES, *SAMPLER_TABLES]),
+    table="|".join([*TABLES, *SAMPLER_TABLES, *MUSIC_TABLES]),
+    music_table="|".join(MUSIC_TABLES),
+    music_figure="|".join(MUSIC_FIGURES),
     preset="|".join(PRESETS),
     seed=r"\d+",
     layer=r"\d+",
@@ -87,6 +97,9 @@ MODEL_OVERRIDE_LIST = [o for o in config["overrides"] if _section(o) not in HMC_
 HMC_OVERRIDE_LIST = [o for o in config["overrides"] if _section(o) in HMC_ONLY + SHARED]
 OVERRIDES = " ".join(shlex.quote(o) for o in MODEL_OVERRIDE_LIST)
 HMC_OVERRIDES = " ".join(shlex.quote(o) for o in HMC_OVERRIDE_LIST)
+# The RNN-RBM's own overrides (config rnnrbm_overrides), after the shared trainer ones.
+MUSIC_OVERRIDE_LIST = [o for o in config["overrides"] if _section(o) in SHARED] + config["rnnrbm_overrides"]
+MUSIC_OVERRIDES = " ".join(shlex.quote(o) for o in MUSIC_OVERRIDE_LIST)
 
 
 @functools.cache
@@ -148,6 +161,8 @@ def figure_paths(table, preset):
     folder = "results/figures" if preset == "paper" else f"results/{preset}/figures"
     if table == "hmc":
         return [f"{folder}/hmc_{figure}.png" for figure in HMC_FIGURES]
+    if table in MUSIC_TABLES:
+        return [f"{folder}/{table}_{figure}.png" for figure in MUSIC_FIGURES] + music_sample_paths(table, preset)
     return [f"{folder}/{model}_{figure}.png" for model in TABLES[table]
             for figure in run_config(model, preset)["model"].get("figures", [])]
 
@@ -156,6 +171,8 @@ def table_runs(table, preset):
     """Every run a table collects: each member model (or HMC target), each seed."""
     if table == "hmc":
         return hmc_runs(preset)
+    if table in MUSIC_TABLES:
+        return music_runs(table, preset)
     return [{"model": model, "preset": preset, "seed": seed, "dataset": run_config(model, preset)["data"]["name"],
              "run_dir": run_dir(model, preset, seed)} for model in TABLES[table] for seed in config["seeds"]]
 
@@ -168,8 +185,8 @@ def run_result(model, preset, seed):
 
 
 def table_inputs(table, preset):
-    if table == "hmc":
-        return [f"{run['run_dir']}/metrics.json" for run in hmc_runs(preset)]
+    if table == "hmc" or table in MUSIC_TABLES:
+        return [f"{run['run_dir']}/metrics.json" for run in table_runs(table, preset)]
     return [run_result(run["model"], preset, run["seed"]) for run in table_runs(table, preset)]
 
 
@@ -196,3 +213,35 @@ def hmc_runs(preset):
     return [{"model": "hmc", "target": target, "preset": preset, "seed": seed,
              "run_dir": hmc_run_dir(target, preset, seed)}
             for target in config["hmc_targets"] for seed in config["seeds"]]
+
+
+@functools.cache
+def music_config(dataset, preset):
+    """The resolved config of one RNN-RBM run (conf/rnnrbm.yaml), validated: bad values stop the DAG here."""
+    cfg = compose([*MUSIC_OVERRIDE_LIST, f"data={dataset}", f"preset={preset}"], config_name="rnnrbm")
+    try:
+        return validate_music(cfg)
+    except ConfigError as error:
+        raise WorkflowError(f"rnnrbm data={dataset} preset={preset}: {error}")
+
+
+def music_fingerprint(dataset, preset):
+    return fingerprints.as_text(fingerprints.music_settings(music_config(dataset, preset)))
+
+
+def music_run_dir(dataset, preset, seed):
+    return f"results/runs/{preset}/rnnrbm/{dataset}/seed{seed}"
+
+
+def music_runs(table, preset):
+    """Every RNN-RBM run of a table: its dataset, each seed."""
+    dataset = MUSIC_TABLES[table]
+    return [{"model": "rnnrbm", "preset": preset, "seed": seed, "dataset": dataset,
+             "run_dir": music_run_dir(dataset, preset, seed)} for seed in config["seeds"]]
+
+
+def music_sample_paths(table, preset):
+    """The first seed's generated tunes, copied beside the table: results/[<preset>/]<table>/sample<i>.mid."""
+    folder = f"results/{table}" if preset == "paper" else f"results/{preset}/{table}"
+    n_samples = music_config(MUSIC_TABLES[table], preset)["generation"]["n_samples"]
+    return [f"{folder}/sample{i}.mid" for i in range(1, n_samples + 1)]

@@ -1,7 +1,10 @@
-# Dataset download (mirrors, SHA-256) and preparation into per-split .npz files.
+# Dataset download (mirrors, SHA-256) and preparation into per-split .npz files:
+# images (MNIST) from a gzipped pickle, piano rolls from folders of MIDI files.
 
 
 rule download:
+    wildcard_constraints:
+        dataset="|".join(IMAGE_DATASETS),
     output:
         "results/data/{dataset}/{dataset}.pkl.gz",
     log:
@@ -12,10 +15,40 @@ rule download:
 
 
 rule prepare:
+    wildcard_constraints:
+        dataset="|".join(IMAGE_DATASETS),
     input:
         rules.download.output,
     output:
         expand("results/data/{{dataset}}/{split}.npz", split=SPLITS),
+    log:
+        "results/logs/prepare_{dataset}.log",
+    shell:
+        "{PYTHON} -m dltutorials.stages.data prepare data={wildcards.dataset} > {log} 2>&1"
+
+
+rule download_piano_rolls:
+    wildcard_constraints:
+        dataset="|".join(PIANO_ROLL_DATASETS),
+    output:
+        directory("results/data/{dataset}/midi"),
+    log:
+        "results/logs/download_{dataset}.log",
+    localrule: True  # needs the network: on a cluster, run on the login node
+    shell:
+        "{MIRROR_ENV}{PYTHON} -m dltutorials.stages.data download data={wildcards.dataset} > {log} 2>&1"
+
+
+rule prepare_piano_rolls:
+    wildcard_constraints:
+        dataset="|".join(PIANO_ROLL_DATASETS),
+    input:
+        rules.download_piano_rolls.output,
+    output:
+        expand("results/data/{{dataset}}/{split}.npz", split=SPLITS),
+    params:
+        settings=lambda w: fingerprints.as_text({key: music_config(w.dataset, "paper")["data"][key]
+                                                 for key in ("dt", "note_range", "skip_bad_files")}),
     log:
         "results/logs/prepare_{dataset}.log",
     shell:

@@ -16,7 +16,9 @@ from dltutorials.atomic import write_json
 from dltutorials.config import compose
 from dltutorials.data.download import DataError, candidate_urls, fetch, sha256_of
 from dltutorials.data.idx import IDX_FILES, build_from_idx, pickle_matches
+from dltutorials.data.midi import prepare_split
 from dltutorials.data.prepare import prepare_pickle
+from dltutorials.data.split_folders import SPLITS, download_split_folders
 
 
 def source_file(raw_file: Path) -> Path:
@@ -55,6 +57,27 @@ def _from_idx(data: DictConfig, raw_file: Path, pickle_error: DataError) -> list
         raise DataError(f"{pickle_error}; IDX fallback failed: {idx_error}") from idx_error
 
 
+def download_piano_rolls(data: DictConfig) -> Path:
+    """Fetch the MIDI split folders into ``data.raw_dir``: from the mirror folder if set, else the archive URLs."""
+    mirror = candidate_urls([], data.mirror, data.mirror_path)
+    source = download_split_folders(list(data.urls), data.sha256, Path(data.raw_dir), suffix=".mid",
+                                    expected=data.archive_tunes, mirror_url=mirror[0] if mirror else None,
+                                    manifest_sha256=data.manifest_sha256)
+    print(f"{data.raw_dir}: source {source['source']}")
+    return Path(data.raw_dir)
+
+
+def prepare_piano_rolls(data: DictConfig) -> dict[str, Path]:
+    """One ``<prepared_dir>/<split>.npz`` of piano rolls per split folder of ``data.raw_dir``."""
+    outputs = {}
+    for split in SPLITS:
+        outputs[split] = Path(data.prepared_dir) / f"{split}.npz"
+        counts = prepare_split(Path(data.raw_dir) / split, outputs[split], data.dt, tuple(data.note_range),
+                               data.skip_bad_files)
+        print(f"{split}: {counts['tunes']} tunes, {counts['frames']} frames, {counts['skipped']} skipped")
+    return outputs
+
+
 def download_dataset(cfg: DictConfig) -> Path:
     """Fetch ``data.raw_file``: the configured URLs (or the mirror) in order, then the IDX fallback.
 
@@ -62,6 +85,8 @@ def download_dataset(cfg: DictConfig) -> Path:
     ``<raw_file>.source.json`` so a user can see where the data came from.
     """
     data = cfg.data
+    if data.kind == "piano_roll":
+        return download_piano_rolls(data)
     raw_file = Path(data.raw_file)
     if _is_present(raw_file, data):
         print(f"{raw_file}: already present and verified, not downloaded again")
@@ -82,6 +107,8 @@ def download_dataset(cfg: DictConfig) -> Path:
 def prepare_dataset(cfg: DictConfig) -> dict[str, Path]:
     """Check the raw file and write ``<prepared_dir>/{train,valid,test}.npz``."""
     data = cfg.data
+    if data.kind == "piano_roll":
+        return prepare_piano_rolls(data)
     return prepare_pickle(Path(data.raw_file), Path(data.prepared_dir), dict(data.sizes),
                           data.n_features, data.n_classes)
 

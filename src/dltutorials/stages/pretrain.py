@@ -54,19 +54,23 @@ def build_layer(cfg: DictConfig, k: int) -> L.LightningModule:
 
 
 class EpochCosts(Callback):
-    """Per-epoch mean training cost and seconds, like the tutorial's 'Training epoch %d, cost' lines."""
+    """Per-epoch mean training cost and seconds, like the tutorial's 'Training epoch %d, cost' lines.
 
-    def __init__(self) -> None:
+    ``metric`` is the logged epoch value to record, ``column`` its name in ``rows``.
+    """
+
+    def __init__(self, metric: str = "train/cost", column: str = "cost", label: str = "layer pretraining") -> None:
+        self.metric, self.column, self.label = metric, column, label
         self.rows: list[dict] = []
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         self.start = time.perf_counter()
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
-        cost = float(trainer.callback_metrics["train/cost"])
-        self.rows.append({"epoch": trainer.current_epoch + 1, "cost": cost,
+        value = float(trainer.callback_metrics[self.metric])
+        self.rows.append({"epoch": trainer.current_epoch + 1, self.column: value,
                           "seconds": round(time.perf_counter() - self.start, 3)})
-        print(f"layer pretraining epoch {trainer.current_epoch + 1}, cost {cost:.4f}", flush=True)
+        print(f"{self.label} epoch {trainer.current_epoch + 1}, {self.column} {value:.4f}", flush=True)
 
 
 def pretrain_layer(cfg: DictConfig, k: int) -> dict:
