@@ -7,10 +7,13 @@ import re
 import subprocess
 
 import matplotlib.image
+import numpy as np
 import pandas as pd
 import pytest
 
 from conftest import SNAKEMAKE, snakemake
+
+from dltutorials.data.midi import read_piano_roll
 
 COLUMNS = ["model", "preset", "seed", "dataset", "best_valid_error", "test_error", "test_examples", "best_epoch",
            "best_iteration", "epochs_run", "iterations_run", "train_seconds", "tutorial_valid_error",
@@ -25,6 +28,7 @@ FIGURES = {"cae_filters.png": (289, 289), "da_corruption0_filters.png": (289, 28
            "rbm_samples.png": (3 * 29 - 1, 20 * 29 - 1), "sda_filters.png": (289, 289)}
 # Matplotlib figures of the HMC runs (plots.save_hmc_samples / save_hmc_adaptation at 110 dpi).
 HMC_FIGURES = {"hmc_samples.png": (440, 1386), "hmc_adaptation.png": (660, 770)}
+RNNRBM_FIGURES = ["rnnrbm_samples.png", "rnnrbm_monitor.png"]
 
 
 @pytest.mark.slow
@@ -62,7 +66,7 @@ def test_tiny_preset_builds_the_layerwise_tables_and_figures(tiny_run):
     da = pd.read_csv(workdir / "results/tiny/da.csv")
     assert sorted(set(da["settings.corruption_level"])) == [0.0, 0.3]
     folder = workdir / "results/tiny/figures"
-    assert sorted(p.name for p in folder.iterdir()) == sorted([*FIGURES, *HMC_FIGURES])
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*FIGURES, *HMC_FIGURES, *RNNRBM_FIGURES])
     for name, size in FIGURES.items():
         image = matplotlib.image.imread(folder / name)
         assert image.shape[:2] == size, name
@@ -89,6 +93,32 @@ def test_tiny_preset_builds_the_hmc_table_and_figures(tiny_run):
         assert image.shape[:2] == size, name
         assert image[..., :3].std() > 0.05, f"{name} is (nearly) blank"
     assert (workdir / "results/runs/tiny/hmc/banana/seed1234/sampler.pt").is_file()
+
+
+@pytest.mark.slow
+def test_tiny_preset_builds_the_rnnrbm_table_samples_and_figures(tiny_run):
+    """Chapter 12 in the default target: the shared MIDI copy -> piano rolls -> RNN-RBM -> table, .mid, figures."""
+    workdir, _ = tiny_run
+    assert (workdir / "results/data/nottingham/midi/source.json").is_file()
+    table = pd.read_csv(workdir / "results/tiny/rnnrbm.csv")
+    epochs, final = table[table["row"] == "epoch"], table[table["row"] == "final"]
+    assert list(epochs["epoch"]) == [1, 2] and list(final["epoch"]) == [2]
+    assert list(epochs["tutorial_train_monitor"]) == [-15.0308940028, -10.4892606673]
+    assert (epochs["train_monitor"] < 0).all() and (epochs["epoch_seconds"] > 0).all()
+    row = final.iloc[0]
+    assert (row["model"], row["preset"], row["seed"], row["dataset"]) == ("rnnrbm", "tiny", 1234, "nottingham")
+    for split in ("valid", "test"):
+        assert -88 * 0.7 < row[f"{split}_monitor"] < 0, "finite, and better than chance (88 log 1/2)"
+        assert 0 < row[f"{split}_accuracy"] < 1
+    samples = np.load(workdir / "results/runs/tiny/rnnrbm/nottingham/seed1234/samples.npz")["samples"]
+    assert samples.shape == (2, 40, 88) and set(np.unique(samples)) <= {0, 1}, "2 samples of 40 frames (tiny)"
+    assert samples.any(), "generation plays some notes"
+    for i, sample in enumerate(samples, start=1):
+        played = sample[: np.flatnonzero(sample.any(axis=1))[-1] + 1]  # a roll ends with its last note
+        assert np.array_equal(read_piano_roll(workdir / f"results/tiny/rnnrbm/sample{i}.mid"), played)
+    for name in RNNRBM_FIGURES:
+        image = matplotlib.image.imread(workdir / "results/tiny/figures" / name)
+        assert image[..., :3].std() > 0.05, f"{name} is (nearly) blank"
 
 
 @pytest.mark.slow

@@ -165,10 +165,11 @@ def _check_seed(plain: dict) -> None:
 
 def validate(cfg: DictConfig) -> dict:
     """Resolve ``cfg`` and check it; returns the resolved plain dict. Raises ConfigError."""
-    plain = _resolved(cfg, ("model", "data", "trainer", "paths"))
-    if plain["data"].get("kind", "images") != "images":
-        raise ConfigError(f"data={plain['data'].get('name')} is a {plain['data']['kind']} dataset: only the "
+    data = cfg.get("data") or {}
+    if data.get("kind", "images") != "images":  # before resolving: image models refer to keys it lacks
+        raise ConfigError(f"data={data.get('name')} is a {data.get('kind')} dataset: only the "
                           f"RNN-RBM trains on it (conf/rnnrbm.yaml, python -m dltutorials.stages.music)")
+    plain = _resolved(cfg, ("model", "data", "trainer", "paths"))
     model_names = available("model")
     if plain["model"].get("name") not in model_names:
         raise ConfigError(f"model.name {plain['model'].get('name')!r} is not one of {model_names}")
