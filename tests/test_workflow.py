@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 from conftest import SNAKEMAKE, snakemake
-
 from dltutorials.data.midi import read_piano_roll
 
 COLUMNS = ["model", "preset", "seed", "dataset", "best_valid_error", "test_error", "test_examples", "best_epoch",
