@@ -7,7 +7,15 @@ import pretty_midi
 import pytest
 
 from dltutorials.data.download import DataError
-from dltutorials.data.midi import load_tunes, prepare_split, read_piano_roll, write_midi
+from dltutorials.data.midi import (
+    load_tunes,
+    prepare_split,
+    read_piano_roll,
+    read_tune,
+    shift_to_c,
+    tune_key,
+    write_midi,
+)
 
 
 def write_notes(path, notes, drum_notes=()):
@@ -133,3 +141,52 @@ def test_a_split_without_midi_files_is_refused(tmp_path):
 def test_the_shared_valid_split(shared_data, tmp_path):
     counts = prepare_split(shared_data / "nottingham" / "valid", tmp_path / "valid.npz")
     assert counts["tunes"] == 170 and counts["skipped"] == 0 and counts["frames"] > 170 * 20
+
+
+@pytest.mark.parametrize(("tonic", "mode", "shift"), [
+    (0, "major", 0), (7, "major", 5), (5, "major", -5), (6, "major", -6), (9, "minor", 0), (2, "minor", -5),
+    (4, "minor", 5), (0, "minor", -3),
+])
+def test_the_transposition_to_c_major_or_a_minor_is_the_smaller_move(tonic, mode, shift):
+    assert shift_to_c(tonic, mode) == shift
+    target = 0 if mode == "major" else 9
+    assert (tonic + shift) % 12 == target and -6 <= shift <= 5
+
+
+def test_a_tune_is_transposed_by_its_key_signature(tmp_path):
+    """E minor (key number 16) moves up 5 semitones to A minor; the roll is the same roll 5 columns up.
+
+    The notes (a C major triad) would suggest C major: the key signature decides."""
+    notes = [(60, 0.0, 0.6), (64, 0.6, 1.2), (67, 1.2, 1.8), (105, 0.0, 0.3)]  # 105 + 5 leaves the piano
+    path = write_notes(tmp_path / "e_minor.mid", notes)
+    midi = pretty_midi.PrettyMIDI(str(path))
+    midi.key_signature_changes = [pretty_midi.KeySignature(16, 0.0)]
+    midi.write(str(path))
+    roll, moved, shift = read_tune(path)
+    assert shift == 5
+    expected = np.zeros_like(roll)
+    expected[:, 5:] = roll[:, :-5]
+    np.testing.assert_array_equal(moved, expected)
+    assert roll[0, 105 - 21] == 1 and not moved[:, -5:].any(), "a note moved off the keyboard is dropped"
+
+
+def test_a_tune_without_key_signature_gets_the_estimated_key(tmp_path):
+    """D major scale and triads, no key signature: Krumhansl-Schmuckler finds D major and moves it down 2."""
+    scale = [62, 64, 66, 67, 69, 71, 73, 74]
+    notes = [(p, 0.3 * i, 0.3 * (i + 1)) for i, p in enumerate(scale)]
+    for start, chord in ((3.0, (62, 66, 69)), (4.5, (67, 71, 74)), (6.0, (69, 73, 76)), (7.5, (62, 66, 69))):
+        notes += [(p, start, start + 1.5) for p in chord]  # I IV V I
+    path = write_notes(tmp_path / "d_major.mid", notes)
+    assert tune_key(pretty_midi.PrettyMIDI(str(path))) == (2, "major")
+    assert read_tune(path)[2] == -2
+
+
+def test_a_prepared_split_keeps_both_rolls_with_shared_offsets(tmp_path):
+    for name, tonic_notes in (("a.mid", [(62, 0.0, 0.9)]), ("b.mid", [(60, 0.0, 0.6), (64, 0.6, 1.5)])):
+        write_notes(tmp_path / name, tonic_notes)
+    prepare_split(tmp_path, tmp_path / "split.npz")
+    plain, moved = load_tunes(tmp_path / "split.npz"), load_tunes(tmp_path / "split.npz", transposed=True)
+    assert [len(t) for t in plain] == [len(t) for t in moved] == [3, 5]
+    shifts = np.load(tmp_path / "split.npz")["shifts"]
+    for tune, tune_moved, shift in zip(plain, moved, shifts):
+        np.testing.assert_array_equal(np.roll(tune, shift, axis=1), tune_moved)

@@ -242,6 +242,9 @@ def validate_music(cfg: DictConfig) -> dict:
                           f"got {note_range!r}")
     if not _is_number(data.get("dt")) or data["dt"] <= 0:
         raise ConfigError(f"data.dt must be a frame length in seconds > 0, got {data.get('dt')!r}")
+    for name in ("transposed", "skip_bad_files"):
+        if not isinstance(data.get(name), bool):
+            raise ConfigError(f"data.{name} must be true or false, got {data.get(name)!r}")
     module = model.get("module")
     if not isinstance(module, dict):
         raise ConfigError("model.module is missing (the RNN-RBM's class and settings)")

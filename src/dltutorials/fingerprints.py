@@ -87,7 +87,7 @@ def sampling_settings(plain: dict) -> dict:
 
 def music_settings(plain: dict) -> dict:
     """Everything that changes an RNN-RBM run: model, piano-roll settings, evaluation, generation, trainer."""
-    data = {key: plain["data"].get(key) for key in ("name", "dt", "note_range", "skip_bad_files")}
+    data = {key: plain["data"].get(key) for key in ("name", "dt", "note_range", "skip_bad_files", "transposed")}
     return {"model": plain["model"], "data": data, "evaluation": plain["evaluation"],
             "generation": plain["generation"], "trainer": _trainer(plain)}
 

@@ -170,16 +170,17 @@ class UnlabelledDataModule(L.LightningDataModule):
 
 
 class TuneDataModule(L.LightningDataModule):
-    """Piano-roll tunes of a prepared split (``data/midi.py``), one tune per training step.
+    """Piano-roll tunes of a prepared split (``data/midi.py``), one tune per training step; with
+    ``transposed``, every tune moved to C major / A minor (section 12.4's preprocessing).
 
     The tutorial's ``train`` shuffles the list of tunes every epoch and walks
     each tune in order; here the DataLoader's shuffle does the first (from the
     seeded global generator) and the model's ``training_step`` the second.
     """
 
-    def __init__(self, data_dir: str | Path, train_subset: int | None = None) -> None:
+    def __init__(self, data_dir: str | Path, train_subset: int | None = None, transposed: bool = False) -> None:
         super().__init__()
-        self.data_dir, self.train_subset = Path(data_dir), train_subset
+        self.data_dir, self.train_subset, self.transposed = Path(data_dir), train_subset, transposed
         self.tunes: dict[str, list[Tensor]] = {}
 
     def split(self, name: str, subset: int | None = None) -> list[Tensor]:
@@ -188,7 +189,7 @@ class TuneDataModule(L.LightningDataModule):
             path = self.data_dir / f"{name}.npz"
             if not path.is_file():
                 raise FileNotFoundError(f"{path}: prepared split not found; make it with: snakemake --cores 1 {path}")
-            self.tunes[name] = [torch.from_numpy(tune.astype(np.float32)) for tune in load_tunes(path)]
+            self.tunes[name] = [torch.from_numpy(tune.astype(np.float32)) for tune in load_tunes(path, self.transposed)]
         return self.tunes[name][:subset]
 
     def train_dataloader(self) -> DataLoader:

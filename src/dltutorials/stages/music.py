@@ -66,7 +66,7 @@ def run(cfg: DictConfig, out_dir: str | Path | None = None) -> dict:
     runtime.configure(cfg.num_threads)
     L.seed_everything(cfg.seed, verbose=False)
     low, high = plain["data"]["note_range"]
-    datamodule = TuneDataModule(cfg.data.prepared_dir, train_subset=cfg.model.train_subset)
+    datamodule = TuneDataModule(cfg.data.prepared_dir, cfg.model.train_subset, cfg.data.transposed)
     model = instantiate(cfg.model.module, n_visible=high - low)
     epochs = EpochCosts(metric="train/monitor", column="monitor", label="RNN-RBM")
     trainer = instantiate(cfg.trainer, max_epochs=cfg.model.epochs, callbacks=[epochs],

@@ -38,7 +38,7 @@ def samples_figure(output: Path, run_dir: Path) -> None:
     data = cfg["data"]
     panels = [{"title": f"generated piano-roll {i} ({cfg['preset_name']} preset, seed {cfg['seed']})", "roll": roll}
               for i, roll in enumerate(samples, start=1)]
-    test = load_tunes(Path(data["prepared_dir"]) / "test.npz")[0]
+    test = load_tunes(Path(data["prepared_dir"]) / "test.npz", data.get("transposed", False))[0]
     panels.append({"title": f"a {data['name']} test tune (first {min(len(test), samples.shape[1])} frames)",
                    "roll": test[: samples.shape[1]]})
     save_piano_rolls(output, panels, data["dt"], tuple(data["note_range"]))
