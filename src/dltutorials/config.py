@@ -263,6 +263,13 @@ def validate_music(cfg: DictConfig) -> dict:
         raise ConfigError(f"model.module.gradient_clip must be a norm > 0 or null, got {clip!r}")
     _positive_int("model.epochs", model.get("epochs"))
     _positive_int("model.train_subset", model.get("train_subset"), allow_none=True)
+    pretrain = model.get("pretrain_rbm")
+    if pretrain is not None:
+        expected = {"learning_rate", "cd_k", "batch_size", "epochs"}
+        if not isinstance(pretrain, dict) or set(pretrain) != expected:
+            raise ConfigError(f"model.pretrain_rbm must be null or have exactly {sorted(expected)}, got {pretrain!r}")
+        for key, value in _walk(pretrain, "model.pretrain_rbm"):
+            _check_value(key, value)
     _positive_int("evaluation.gibbs_steps", plain["evaluation"].get("gibbs_steps"))
     _positive_int("evaluation.eval_subset", plain["evaluation"].get("eval_subset"), allow_none=True)
     for name in ("n_samples", "n_frames", "gibbs_steps"):

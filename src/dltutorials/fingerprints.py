@@ -13,7 +13,8 @@ downstream through file times:
 - a figure (``figure_settings``): what it draws from besides its input layer;
 - an HMC run (``sampling_settings``): target, sampler, chains, dtype, device, seed;
 - an RNN-RBM run (``music_settings``): the model, the piano rolls' settings,
-  evaluation, generation and the trainer.
+  evaluation, generation and the trainer; the RBM it starts from
+  (``music_pretraining_settings``): its own settings, size, frames and seed.
 
 Left out everywhere (``DISPLAY_ONLY``): settings that change how a run is
 shown or sliced, never a number it computes. Each pretrained layer also
@@ -85,11 +86,22 @@ def sampling_settings(plain: dict) -> dict:
             "seed": plain["seed"]}
 
 
+def _piano_rolls(plain: dict) -> dict:
+    return {key: plain["data"].get(key) for key in ("name", "dt", "note_range", "skip_bad_files", "transposed")}
+
+
 def music_settings(plain: dict) -> dict:
-    """Everything that changes an RNN-RBM run: model, piano-roll settings, evaluation, generation, trainer."""
-    data = {key: plain["data"].get(key) for key in ("name", "dt", "note_range", "skip_bad_files", "transposed")}
-    return {"model": plain["model"], "data": data, "evaluation": plain["evaluation"],
+    """Everything that changes an RNN-RBM run: model (with its pretraining), piano rolls, evaluation,
+    generation, trainer."""
+    return {"model": plain["model"], "data": _piano_rolls(plain), "evaluation": plain["evaluation"],
             "generation": plain["generation"], "trainer": _trainer(plain)}
+
+
+def music_pretraining_settings(plain: dict) -> dict:
+    """Everything that changes the RBM an RNN-RBM run starts from: its settings, its size, the frames, the seed."""
+    return {"pretrain_rbm": plain["model"]["pretrain_rbm"], "n_hidden": plain["model"]["module"]["n_hidden"],
+            "train_subset": plain["model"]["train_subset"], "data": _piano_rolls(plain), "trainer": _trainer(plain),
+            "seed": plain["seed"]}
 
 
 def as_text(settings: dict) -> str:

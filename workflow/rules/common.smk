@@ -38,6 +38,10 @@ IMAGE_DATASETS = [name for name, kind in DATA_KINDS.items() if kind == "images"]
 PIANO_ROLL_DATASETS = [name for name, kind in DATA_KINDS.items() if kind == "piano_roll"]
 MUSIC_TABLES = {("rnnrbm" if name == "nottingham" else f"rnnrbm_{name}"): name for name in PIANO_ROLL_DATASETS}
 MUSIC_FIGURES = ["samples", "monitor"]
+MUSIC_VARIANTS = available("rnnrbm_variant")
+for _variant in config["rnnrbm_variants"]:
+    if _variant not in MUSIC_VARIANTS:
+        raise WorkflowError(f"config rnnrbm_variants: {_variant!r} is not one of {MUSIC_VARIANTS} (conf/rnnrbm_variant/)")
 for _table in config["models"]:
     if _table not in TABLES and _table not in SAMPLER_TABLES and _table not in MUSIC_TABLES:
         raise WorkflowError(f"config models: {_table!r} is not one of "
@@ -68,6 +72,7 @@ wildcard_constraints:
     table="|".join([*TABLES, *SAMPLER_TABLES, *MUSIC_TABLES]),
     music_table="|".join(MUSIC_TABLES),
     music_figure="|".join(MUSIC_FIGURES),
+    variant="|".join(MUSIC_VARIANTS),
     preset="|".join(PRESETS),
     seed=r"\d+",
     layer=r"\d+",
@@ -216,32 +221,55 @@ def hmc_runs(preset):
 
 
 @functools.cache
-def music_config(dataset, preset):
+def music_config(dataset, preset, variant):
     """The resolved config of one RNN-RBM run (conf/rnnrbm.yaml), validated: bad values stop the DAG here."""
-    cfg = compose([*MUSIC_OVERRIDE_LIST, f"data={dataset}", f"preset={preset}"], config_name="rnnrbm")
+    cfg = compose([*MUSIC_OVERRIDE_LIST, f"data={dataset}", f"preset={preset}", f"rnnrbm_variant={variant}"],
+                  config_name="rnnrbm")
     try:
         return validate_music(cfg)
     except ConfigError as error:
-        raise WorkflowError(f"rnnrbm data={dataset} preset={preset}: {error}")
+        raise WorkflowError(f"rnnrbm data={dataset} preset={preset} rnnrbm_variant={variant}: {error}")
 
 
-def music_fingerprint(dataset, preset):
-    return fingerprints.as_text(fingerprints.music_settings(music_config(dataset, preset)))
+def music_fingerprint(dataset, preset, variant):
+    return fingerprints.as_text(fingerprints.music_settings(music_config(dataset, preset, variant)))
 
 
-def music_run_dir(dataset, preset, seed):
-    return f"results/runs/{preset}/rnnrbm/{dataset}/seed{seed}"
+def music_pretraining_fingerprint(dataset, preset, variant):
+    return fingerprints.as_text(fingerprints.music_pretraining_settings(music_config(dataset, preset, variant)))
+
+
+def music_run_dir(dataset, preset, variant, seed):
+    return f"results/runs/{preset}/rnnrbm/{dataset}/{variant}/seed{seed}"
+
+
+def music_prepared_data(dataset, preset, variant):
+    prepared = music_config(dataset, preset, variant)["data"]["prepared_dir"]
+    return [f"{prepared}/{split}.npz" for split in SPLITS]
+
+
+def music_pretrained_rbm(dataset, preset, variant, seed):
+    """The RBM a run starts from (model.pretrain_rbm), or nothing."""
+    if music_config(dataset, preset, variant)["model"]["pretrain_rbm"] is None:
+        return []
+    return [f"{music_run_dir(dataset, preset, variant, seed)}/rbm/layer.pt"]
 
 
 def music_runs(table, preset):
-    """Every RNN-RBM run of a table: its dataset, each seed."""
+    """Every RNN-RBM run of a table: its dataset, each variant of config rnnrbm_variants, each seed."""
     dataset = MUSIC_TABLES[table]
-    return [{"model": "rnnrbm", "preset": preset, "seed": seed, "dataset": dataset,
-             "run_dir": music_run_dir(dataset, preset, seed)} for seed in config["seeds"]]
+    return [{"model": "rnnrbm", "preset": preset, "seed": seed, "dataset": dataset, "variant": variant,
+             "run_dir": music_run_dir(dataset, preset, variant, seed)}
+            for variant in config["rnnrbm_variants"] for seed in config["seeds"]]
 
 
 def music_sample_paths(table, preset):
-    """The first seed's generated tunes, copied beside the table: results/[<preset>/]<table>/sample<i>.mid."""
+    """The first seed's generated tunes beside the table: results/[<preset>/]<table>/sample<i>.mid for the
+    first variant, results/[<preset>/]<table>/<variant>/sample<i>.mid for the others (rule music_sample)."""
     folder = f"results/{table}" if preset == "paper" else f"results/{preset}/{table}"
-    n_samples = music_config(MUSIC_TABLES[table], preset)["generation"]["n_samples"]
-    return [f"{folder}/sample{i}.mid" for i in range(1, n_samples + 1)]
+    paths = []
+    for position, variant in enumerate(config["rnnrbm_variants"]):
+        n_samples = music_config(MUSIC_TABLES[table], preset, variant)["generation"]["n_samples"]
+        subfolder = folder if position == 0 else f"{folder}/{variant}"
+        paths += [f"{subfolder}/sample{i}.mid" for i in range(1, n_samples + 1)]
+    return paths

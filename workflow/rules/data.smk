@@ -47,7 +47,7 @@ rule prepare_piano_rolls:
     output:
         expand("results/data/{{dataset}}/{split}.npz", split=SPLITS),
     params:
-        settings=lambda w: fingerprints.as_text({key: music_config(w.dataset, "paper")["data"][key]
+        settings=lambda w: fingerprints.as_text({key: music_config(w.dataset, "paper", "tutorial")["data"][key]
                                                  for key in ("dt", "note_range", "skip_bad_files")}),
     log:
         "results/logs/prepare_{dataset}.log",

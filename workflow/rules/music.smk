@@ -1,34 +1,56 @@
-# The RNN-RBM on polyphonic music (tutorial chapter 12): one training job per
-# dataset, preset and seed (it also evaluates and generates), figures and the
-# generated tunes; results/rnnrbm.csv is made by the `table` rules.
+# The RNN-RBM on polyphonic music (tutorial chapter 12): per dataset, preset, variant
+# (conf/rnnrbm_variant/) and seed one training job, which also evaluates and
+# generates, after an RBM pretraining job where the variant asks for one; then
+# figures and the generated tunes. results/rnnrbm.csv is made by the `table` rules.
+
+
+rule pretrain_rnnrbm:
+    input:
+        lambda w: music_prepared_data(w.dataset, w.preset, w.variant),
+    output:
+        "results/runs/{preset}/rnnrbm/{dataset}/{variant}/seed{seed}/rbm/layer.pt",
+    params:
+        fingerprint=lambda w: music_pretraining_fingerprint(w.dataset, w.preset, w.variant),
+        run_dir=lambda w: music_run_dir(w.dataset, w.preset, w.variant, w.seed),
+    threads: 1
+    resources:
+        mem_mb=2000,
+    log:
+        "results/logs/rnnrbm_pretrain_{preset}_{dataset}_{variant}_seed{seed}.log",
+    shell:
+        "{PYTHON} -m dltutorials.stages.music_pretrain data={wildcards.dataset} preset={wildcards.preset}"
+        " rnnrbm_variant={wildcards.variant} seed={wildcards.seed} hydra.run.dir={params.run_dir}"
+        " num_threads={threads} trainer.enable_progress_bar=false"
+        " {MUSIC_OVERRIDES} > {log} 2>&1"
 
 
 rule train_rnnrbm:
     input:
-        lambda w: [f"{music_config(w.dataset, w.preset)['data']['prepared_dir']}/{split}.npz" for split in SPLITS],
+        data=lambda w: music_prepared_data(w.dataset, w.preset, w.variant),
+        pretrained=lambda w: music_pretrained_rbm(w.dataset, w.preset, w.variant, w.seed),
     output:
-        metrics="results/runs/{preset}/rnnrbm/{dataset}/seed{seed}/metrics.json",
-        samples="results/runs/{preset}/rnnrbm/{dataset}/seed{seed}/samples.npz",
+        metrics="results/runs/{preset}/rnnrbm/{dataset}/{variant}/seed{seed}/metrics.json",
+        samples="results/runs/{preset}/rnnrbm/{dataset}/{variant}/seed{seed}/samples.npz",
     params:
-        fingerprint=lambda w: music_fingerprint(w.dataset, w.preset),
-        run_dir=lambda w: music_run_dir(w.dataset, w.preset, w.seed),
+        fingerprint=lambda w: music_fingerprint(w.dataset, w.preset, w.variant),
+        run_dir=lambda w: music_run_dir(w.dataset, w.preset, w.variant, w.seed),
     threads: 1
     resources:
         mem_mb=3000,
     log:
-        "results/logs/rnnrbm_{preset}_{dataset}_seed{seed}.log",
+        "results/logs/rnnrbm_{preset}_{dataset}_{variant}_seed{seed}.log",
     shell:
         "{PYTHON} -m dltutorials.stages.music data={wildcards.dataset} preset={wildcards.preset}"
-        " seed={wildcards.seed} hydra.run.dir={params.run_dir} num_threads={threads}"
-        " trainer.enable_progress_bar=false {MUSIC_OVERRIDES} > {log} 2>&1"
+        " rnnrbm_variant={wildcards.variant} seed={wildcards.seed} hydra.run.dir={params.run_dir}"
+        " num_threads={threads} trainer.enable_progress_bar=false {MUSIC_OVERRIDES} > {log} 2>&1"
 
 
 def music_figure_inputs(table, preset, figure):
     """samples: the first seed's run (and the test tune drawn beside it); monitor: every seed's run."""
     runs = music_runs(table, preset)
     if figure == "samples":
-        prepared = music_config(MUSIC_TABLES[table], preset)["data"]["prepared_dir"]
-        return [f"{runs[0]['run_dir']}/metrics.json", f"{prepared}/test.npz"]
+        return [f"{runs[0]['run_dir']}/metrics.json", music_prepared_data(MUSIC_TABLES[table], preset,
+                                                                           runs[0]["variant"])[2]]
     return [f"{run['run_dir']}/metrics.json" for run in runs]
 
 
@@ -62,33 +84,38 @@ rule figure_music:
         " {params.run_dirs} > {log} 2>&1"
 
 
-def copy_sample(source, destination):
-    from dltutorials.atomic import atomic_path
+def sample_folders():
+    """Folder of generated tunes -> (table, preset, variant): results/[<preset>/]<table>/ holds the first
+    variant's, results/[<preset>/]<table>/<variant>/ each other variant's."""
+    folders = {}
+    for table in MUSIC_TABLES:
+        for preset in PRESETS:
+            base = table if preset == "paper" else f"{preset}/{table}"
+            for position, variant in enumerate(config["rnnrbm_variants"]):
+                folders[base if position == 0 else f"{base}/{variant}"] = (table, preset, variant)
+    return folders
 
-    with atomic_path(destination) as tmp:
-        shutil.copyfile(source, tmp)
+
+SAMPLE_FOLDERS = sample_folders()
 
 
-rule music_sample_paper:
-    input:
-        lambda w: f"{music_runs(w.music_table, 'paper')[0]['run_dir']}/metrics.json",
-    output:
-        "results/{music_table}/sample{i}.mid",
-    wildcard_constraints:
-        i=r"\d+",
-    localrule: True
-    run:
-        copy_sample(Path(input[0]).parent / f"sample{wildcards.i}.mid", output[0])
+def sample_source(folder):
+    table, preset, variant = SAMPLE_FOLDERS[folder]
+    run = next(run for run in music_runs(table, preset) if run["variant"] == variant)
+    return f"{run['run_dir']}/metrics.json"
 
 
 rule music_sample:
     input:
-        lambda w: f"{music_runs(w.music_table, w.preset)[0]['run_dir']}/metrics.json",
+        lambda w: sample_source(w.sample_folder),
     output:
-        "results/{preset}/{music_table}/sample{i}.mid",
+        "results/{sample_folder}/sample{i}.mid",
     wildcard_constraints:
-        preset="|".join(p for p in PRESETS if p != "paper"),
+        sample_folder="|".join(sorted(SAMPLE_FOLDERS, key=len, reverse=True)),
         i=r"\d+",
     localrule: True
     run:
-        copy_sample(Path(input[0]).parent / f"sample{wildcards.i}.mid", output[0])
+        from dltutorials.atomic import atomic_path
+
+        with atomic_path(output[0]) as tmp:
+            shutil.copyfile(Path(input[0]).parent / f"sample{wildcards.i}.mid", tmp)

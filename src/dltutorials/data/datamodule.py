@@ -147,18 +147,22 @@ def load_inputs(path: str | Path) -> Tensor:
 class UnlabelledDataModule(L.LightningDataModule):
     """The training inputs of one pretrained layer, as chunks of minibatches (no labels, no evaluation)."""
 
-    def __init__(self, inputs: str | Path, batch_size: int, updates_per_step: int = 50,
+    def __init__(self, inputs: str | Path | Tensor, batch_size: int, updates_per_step: int = 50,
                  train_subset: int | None = None) -> None:
         super().__init__()
-        self.inputs, self.batch_size, self.updates_per_step = Path(inputs), batch_size, updates_per_step
+        # a file (load_inputs) or the inputs themselves, e.g. the RNN-RBM's shuffled frames
+        self.inputs = inputs if isinstance(inputs, Tensor) else Path(inputs)
+        self.batch_size, self.updates_per_step = batch_size, updates_per_step
         self.train_subset = train_subset
         self.x: Tensor | None = None
 
     def setup(self, stage: str | None = None) -> None:
         if self.x is None:
-            self.x = load_inputs(self.inputs)[: self.train_subset]
+            inputs = self.inputs if isinstance(self.inputs, Tensor) else load_inputs(self.inputs)
+            self.x = inputs[: self.train_subset]
             if len(self.x) < self.batch_size:
-                raise ValueError(f"batch_size {self.batch_size} exceeds the {len(self.x)} inputs in {self.inputs}")
+                raise ValueError(f"batch_size {self.batch_size} exceeds the {len(self.x)} inputs"
+                                 + ("" if isinstance(self.inputs, Tensor) else f" in {self.inputs}"))
 
     @property
     def n_train_batches(self) -> int:

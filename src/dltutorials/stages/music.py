@@ -17,6 +17,7 @@ import socket
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import hydra
 import lightning as L
@@ -33,10 +34,13 @@ from dltutorials.config import CONFIG_DIR, ConfigError, validate_music
 from dltutorials.data.datamodule import TuneDataModule
 from dltutorials.data.download import DataError
 from dltutorials.data.midi import write_midi
+from dltutorials.fingerprints import differences, music_pretraining_settings
 from dltutorials.models.rnnrbm import RNNRBM
 from dltutorials.provenance import git_commit, library_versions
 from dltutorials.results import rnnrbm_tutorial_trace
+from dltutorials.stages.music_pretrain import rbm_file
 from dltutorials.stages.pretrain import EpochCosts
+from dltutorials.training.layers import load_layer
 
 
 def evaluate_split(model: RNNRBM, tunes: list[torch.Tensor], gibbs_steps: int) -> dict:
@@ -59,6 +63,17 @@ def evaluate_split(model: RNNRBM, tunes: list[torch.Tensor], gibbs_steps: int) -
             "subsequences": len(monitors), "frames": sum(len(tune) for tune in tunes)}
 
 
+def pretrained_rbm(plain: dict, run_dir: Path) -> SimpleNamespace:
+    """The RBM ``stages.music_pretrain`` trained for this run, refused if made with other settings."""
+    path = rbm_file(run_dir)
+    layer = load_layer(path)
+    changed = differences(layer.info.get("fingerprint", {}), music_pretraining_settings(plain))
+    if changed:
+        raise ConfigError(f"{path} was pretrained with other settings ({', '.join(changed)} differ); "
+                          f"pretrain again with python -m dltutorials.stages.music_pretrain (same overrides)")
+    return layer
+
+
 def run(cfg: DictConfig, out_dir: str | Path | None = None) -> dict:
     """Train, evaluate and generate; returns the result row (also ``metrics.json``)."""
     plain = validate_music(cfg)
@@ -68,6 +83,9 @@ def run(cfg: DictConfig, out_dir: str | Path | None = None) -> dict:
     low, high = plain["data"]["note_range"]
     datamodule = TuneDataModule(cfg.data.prepared_dir, cfg.model.train_subset, cfg.data.transposed)
     model = instantiate(cfg.model.module, n_visible=high - low)
+    rbm = pretrained_rbm(plain, run_dir) if plain["model"]["pretrain_rbm"] is not None else None
+    if rbm is not None:  # section 12.4: start from an RBM trained on shuffled frames
+        model.start_from_rbm(rbm)
     epochs = EpochCosts(metric="train/monitor", column="monitor", label="RNN-RBM")
     trainer = instantiate(cfg.trainer, max_epochs=cfg.model.epochs, callbacks=[epochs],
                           logger=instantiate(cfg.logger, save_dir=str(run_dir)))
@@ -102,10 +120,12 @@ def run(cfg: DictConfig, out_dir: str | Path | None = None) -> dict:
         "preset": cfg.preset_name,
         "seed": cfg.seed,
         "dataset": cfg.data.name,
+        "variant": cfg.variant,
         "epochs": last["epoch"],
         "train_monitor": last["monitor"],
         "tutorial_train_monitor": trace.get(last["epoch"]),
         **{f"{split}_{name}": value for split, result in evaluation.items() for name, value in result.items()},
+        "pretrain_seconds": rbm.info["pretrain_seconds"] if rbm is not None else None,
         "train_seconds": round(train_seconds, 2),
         "seconds_per_epoch": round(train_seconds / last["epoch"], 2),
         "eval_seconds": round(eval_seconds, 2),

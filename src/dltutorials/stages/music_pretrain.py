@@ -1,0 +1,84 @@
+"""Pretrain the RNN-RBM's W, b_v, b_h as an independent RBM on shuffled frames (tutorial section 12.4).
+
+    python -m dltutorials.stages.music_pretrain rnnrbm_variant=improved preset=quick
+
+With every recurrent weight zero, each frame's RBM is one and the same RBM, so
+the project's RBM (models/rbm.py, CD-k) trains it on the training frames,
+shuffled once with the run's seed (frames of a tune are far from independent
+in order). Writes ``<run_dir>/rbm/``: ``layer.pt`` (its W, b_h, b_v and the
+settings that made it, written last) and ``epochs.csv``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import hydra
+import lightning as L
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from dltutorials import runtime
+from dltutorials.atomic import write_text
+from dltutorials.config import CONFIG_DIR, ConfigError, validate_music
+from dltutorials.data.datamodule import TuneDataModule, UnlabelledDataModule
+from dltutorials.data.download import DataError
+from dltutorials.fingerprints import music_pretraining_settings
+from dltutorials.models.rbm import RBM
+from dltutorials.provenance import git_commit
+from dltutorials.stages.pretrain import EpochCosts
+from dltutorials.training.layers import save_layer
+
+
+def rbm_file(run_dir: str | Path) -> Path:
+    return Path(run_dir) / "rbm" / "layer.pt"
+
+
+def pretrain(cfg: DictConfig, run_dir: str | Path | None = None) -> dict:
+    """Train the RBM of ``model.pretrain_rbm`` and save it; returns its summary."""
+    plain = validate_music(cfg)
+    settings = plain["model"]["pretrain_rbm"]
+    if settings is None:
+        raise ConfigError("model.pretrain_rbm is null: this run starts from random weights, nothing to pretrain "
+                          "(rnnrbm_variant=improved pretrains)")
+    out = rbm_file(run_dir or cfg.paths.run_dir).parent
+    runtime.configure(cfg.num_threads)
+    L.seed_everything(cfg.seed, verbose=False)
+    tunes = TuneDataModule(cfg.data.prepared_dir, cfg.model.train_subset, cfg.data.transposed).split("train")
+    frames = torch.cat(tunes)
+    frames = frames[torch.randperm(len(frames))]
+    datamodule = UnlabelledDataModule(frames, settings["batch_size"])
+    low, high = plain["data"]["note_range"]
+    rbm = RBM(high - low, plain["model"]["module"]["n_hidden"], settings["learning_rate"], settings["cd_k"])
+    costs = EpochCosts(label="RNN-RBM pretraining (reconstruction cost)")
+    trainer = instantiate(cfg.trainer, max_epochs=settings["epochs"], callbacks=[costs],
+                          logger=instantiate(cfg.logger, save_dir=str(out)))
+    start = time.perf_counter()
+    trainer.fit(rbm, datamodule=datamodule)
+    summary = {"class": "RBM", "frames": len(frames), "epochs": len(costs.rows), "final_cost": costs.rows[-1]["cost"],
+               "pretrain_seconds": round(time.perf_counter() - start, 2),
+               "fingerprint": music_pretraining_settings(plain), "git_commit": git_commit()}
+    table = "epoch,cost,seconds\n" + "".join(f"{r['epoch']},{r['cost']},{r['seconds']}\n" for r in costs.rows)
+    write_text(out / "epochs.csv", table)
+    save_layer(out / "layer.pt", rbm, summary)  # last: its presence marks a finished pretraining
+    return summary
+
+
+@hydra.main(config_path=str(CONFIG_DIR), config_name="rnnrbm", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    try:
+        summary = pretrain(cfg, HydraConfig.get().runtime.output_dir)
+    except ConfigError as error:
+        sys.exit(f"config error: {error}")
+    except (DataError, FileNotFoundError) as error:
+        sys.exit(f"error: {error}")
+    print(f"RBM on {summary['frames']} shuffled frames: reconstruction cost {summary['final_cost']:.3f} after "
+          f"{summary['epochs']} epochs, {summary['pretrain_seconds']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
