@@ -96,25 +96,29 @@ def test_tiny_preset_builds_the_hmc_table_and_figures(tiny_run):
 
 @pytest.mark.slow
 def test_tiny_preset_builds_the_rnnrbm_table_samples_and_figures(tiny_run):
-    """Chapter 12 in the default target: the shared MIDI copy -> piano rolls -> RNN-RBM -> table, .mid, figures."""
+    """Chapter 12 in the default target: the shared MIDI copy -> piano rolls -> RNN-RBM (the tutorial's
+    protocol, and its section 12.4 improvements after an RBM pretraining) -> table, .mid files, figures."""
     workdir, _ = tiny_run
     assert (workdir / "results/data/nottingham/midi/source.json").is_file()
     table = pd.read_csv(workdir / "results/tiny/rnnrbm.csv")
-    epochs, final = table[table["row"] == "epoch"], table[table["row"] == "final"]
-    assert list(epochs["epoch"]) == [1, 2] and list(final["epoch"]) == [2]
-    assert list(epochs["tutorial_train_monitor"]) == [-15.0308940028, -10.4892606673]
+    epochs, final = table[table["row"] == "epoch"], table[table["row"] == "final"].set_index("variant")
+    assert list(epochs["variant"]) == ["tutorial", "tutorial", "improved", "improved"]
+    assert list(epochs["epoch"]) == [1, 2, 1, 2] and list(final["epoch"]) == [2, 2]
+    assert list(epochs["tutorial_train_monitor"]) == [-15.0308940028, -10.4892606673] * 2
     assert (epochs["train_monitor"] < 0).all() and (epochs["epoch_seconds"] > 0).all()
-    row = final.iloc[0]
-    assert (row["model"], row["preset"], row["seed"], row["dataset"]) == ("rnnrbm", "tiny", 1234, "nottingham")
-    for split in ("valid", "test"):
-        assert -88 * 0.7 < row[f"{split}_monitor"] < 0, "finite, and better than chance (88 log 1/2)"
-        assert 0 < row[f"{split}_accuracy"] < 1
-    samples = np.load(workdir / "results/runs/tiny/rnnrbm/nottingham/seed1234/samples.npz")["samples"]
-    assert samples.shape == (2, 40, 88) and set(np.unique(samples)) <= {0, 1}, "2 samples of 40 frames (tiny)"
-    assert samples.any(), "generation plays some notes"
-    for i, sample in enumerate(samples, start=1):
-        played = sample[: np.flatnonzero(sample.any(axis=1))[-1] + 1]  # a roll ends with its last note
-        assert np.array_equal(read_piano_roll(workdir / f"results/tiny/rnnrbm/sample{i}.mid"), played)
+    assert final.loc["improved", "pretrain_seconds"] > 0 and pd.isna(final.loc["tutorial", "pretrain_seconds"])
+    for _, row in final.iterrows():
+        assert (row["model"], row["preset"], row["seed"], row["dataset"]) == ("rnnrbm", "tiny", 1234, "nottingham")
+        for split in ("valid", "test"):
+            assert -88 * 0.7 < row[f"{split}_monitor"] < 0, "finite, and better than chance (88 log 1/2)"
+            assert 0 < row[f"{split}_accuracy"] < 1
+    for variant, folder in (("tutorial", "results/tiny/rnnrbm"), ("improved", "results/tiny/rnnrbm/improved")):
+        run_dir = workdir / f"results/runs/tiny/rnnrbm/nottingham/{variant}/seed1234"
+        samples = np.load(run_dir / "samples.npz")["samples"]
+        assert samples.shape == (2, 40, 88) and set(np.unique(samples)) <= {0, 1}, "2 samples of 40 frames"
+        for i, sample in enumerate(samples, start=1):
+            played = sample[: np.flatnonzero(sample.any(axis=1))[-1] + 1]  # a roll ends with its last note
+            assert np.array_equal(read_piano_roll(workdir / folder / f"sample{i}.mid"), played)
     for name in RNNRBM_FIGURES:
         image = matplotlib.image.imread(workdir / "results/tiny/figures" / name)
         assert image[..., :3].std() > 0.05, f"{name} is (nearly) blank"

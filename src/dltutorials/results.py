@@ -74,12 +74,12 @@ def music_rows(run_dir: Path) -> list[dict]:
     """An RNN-RBM run: one row per epoch (the training monitor, seconds, the tutorial's value where it printed
     one), then the run's final row (metrics.json: valid and test monitor and expected accuracy, times)."""
     final = json.loads((run_dir / "metrics.json").read_text())
-    run = {key: final[key] for key in ("model", "preset", "seed", "dataset")}
+    run = {key: final[key] for key in ("model", "preset", "seed", "dataset", "variant")}
     epochs = pd.read_csv(run_dir / "epochs.csv")
     rows = [{**run, "row": "epoch", "epoch": int(epoch.epoch), "train_monitor": epoch.monitor,
              "tutorial_train_monitor": epoch.tutorial_monitor, "epoch_seconds": epoch.seconds}
             for epoch in epochs.itertuples()]
-    return [*rows, {**final, "row": "final"}]
+    return [*rows, {**final, "row": "final", "epoch": final["epochs"]}]
 
 
 def write_table(runs: list[dict], output: str | Path) -> pd.DataFrame:

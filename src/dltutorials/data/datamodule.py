@@ -197,4 +197,9 @@ class TuneDataModule(L.LightningDataModule):
         return self.tunes[name][:subset]
 
     def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.split("train", self.train_subset), batch_size=None, shuffle=True)
+        return DataLoader(self.training_tunes, batch_size=None, shuffle=True)
+
+    @property
+    def training_tunes(self) -> list[Tensor]:
+        """The tunes training sees (the first ``train_subset`` when set)."""
+        return self.split("train", self.train_subset)

@@ -48,9 +48,8 @@ def pretrain(cfg: DictConfig, run_dir: str | Path | None = None) -> dict:
     out = rbm_file(run_dir or cfg.paths.run_dir).parent
     runtime.configure(cfg.num_threads)
     L.seed_everything(cfg.seed, verbose=False)
-    tunes = TuneDataModule(cfg.data.prepared_dir, cfg.model.train_subset, cfg.data.transposed).split("train")
-    frames = torch.cat(tunes)
-    frames = frames[torch.randperm(len(frames))]
+    tunes = TuneDataModule(cfg.data.prepared_dir, cfg.model.train_subset, cfg.data.transposed).training_tunes
+    frames = torch.cat(tunes)[torch.randperm(sum(len(tune) for tune in tunes))]
     datamodule = UnlabelledDataModule(frames, settings["batch_size"])
     low, high = plain["data"]["note_range"]
     rbm = RBM(high - low, plain["model"]["module"]["n_hidden"], settings["learning_rate"], settings["cd_k"])
