@@ -35,10 +35,10 @@ test: venv
 	$(BIN)/python -m pytest
 
 # Every benchmark runs and prints its line; the target fails afterwards if any missed its goal.
-BENCHMARKS := supervised rbm allocator bandwidth contention hmc
+BENCHMARKS := supervised rbm allocator bandwidth contention hmc rnnrbm
 
 bench: venv
-	$(BIN)/snakemake --cores $(CORES) results/data/mnist/train.npz
+	$(BIN)/snakemake --cores $(CORES) results/data/mnist/train.npz results/data/nottingham/train.npz
 	status=0; for b in $(BENCHMARKS); do $(BIN)/python bench/$$b.py || status=1; done; exit $$status
 
 lint: venv
