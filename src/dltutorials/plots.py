@@ -112,7 +112,7 @@ def save_piano_rolls(path: str | Path, panels: list[dict], dt: float, note_range
 
     Each panel: ``title`` and ``roll``, a binary (n_frames, n_notes) array.
     """
-    figure, axes = plt.subplots(len(panels), 1, figsize=(8.0, 2.6 * len(panels)), squeeze=False)
+    figure, axes = plt.subplots(len(panels), 1, figsize=(8.0, 2.6 * len(panels)), squeeze=False, sharex=True)
     for ax, panel in zip(axes[:, 0], panels):
         roll = np.asarray(panel["roll"])
         ax.imshow(roll.T, origin="lower", aspect="auto", interpolation="nearest", cmap="gray_r",
