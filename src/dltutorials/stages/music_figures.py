@@ -36,7 +36,8 @@ def samples_figure(output: Path, run_dir: Path) -> None:
     with np.load(run_dir / "samples.npz") as arrays:
         samples = arrays["samples"]
     data = cfg["data"]
-    panels = [{"title": f"generated piano-roll {i} ({cfg['preset_name']} preset, seed {cfg['seed']})", "roll": roll}
+    panels = [{"title": f"generated piano-roll {i} ({cfg['variant']}, {cfg['preset_name']} preset, seed {cfg['seed']})",
+               "roll": roll}
               for i, roll in enumerate(samples, start=1)]
     test = load_tunes(Path(data["prepared_dir"]) / "test.npz", data.get("transposed", False))[0]
     panels.append({"title": f"a {data['name']} test tune (first {min(len(test), samples.shape[1])} frames)",
@@ -49,7 +50,8 @@ def monitor_figure(output: Path, run_dirs: list[Path]) -> None:
     for run_dir in run_dirs:
         cfg = load_config(run_dir)
         epochs = pd.read_csv(run_dir / "epochs.csv")
-        curves.append({"label": f"{cfg['preset_name']} preset, seed {cfg['seed']}", "epoch": epochs["epoch"],
+        curves.append({"label": f"{cfg['variant']} ({cfg['preset_name']} preset, seed {cfg['seed']})",
+                       "epoch": epochs["epoch"],
                        "monitor": epochs["monitor"]})
         dataset = cfg["data"]["name"]
     reference = rnnrbm_tutorial_trace() if dataset == "nottingham" else None
