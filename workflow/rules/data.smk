@@ -32,9 +32,13 @@ rule download_piano_rolls:
         dataset="|".join(PIANO_ROLL_DATASETS),
     output:
         directory("results/data/{dataset}/midi"),
+    params:
+        # a corpus dataset's selection and split (nothing for a downloaded one: its checksums pin it)
+        settings=lambda w: fingerprints.as_text({key: music_config(w.dataset, "paper", "tutorial")["data"].get(key)
+                                                 for key in ("corpus", "split")}),
     log:
         "results/logs/download_{dataset}.log",
-    localrule: True  # needs the network: on a cluster, run on the login node
+    localrule: True  # needs the network (or a package's corpus): on a cluster, run on the login node
     shell:
         "{MIRROR_ENV}{PYTHON} -m dltutorials.stages.data download data={wildcards.dataset} > {log} 2>&1"
 

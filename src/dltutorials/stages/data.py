@@ -14,6 +14,7 @@ from omegaconf import DictConfig
 
 from dltutorials.atomic import write_json
 from dltutorials.config import compose
+from dltutorials.data.corpus import export_corpus
 from dltutorials.data.download import DataError, candidate_urls, fetch, sha256_of
 from dltutorials.data.idx import IDX_FILES, build_from_idx, pickle_matches
 from dltutorials.data.midi import prepare_split
@@ -58,11 +59,16 @@ def _from_idx(data: DictConfig, raw_file: Path, pickle_error: DataError) -> list
 
 
 def download_piano_rolls(data: DictConfig) -> Path:
-    """Fetch the MIDI split folders into ``data.raw_dir``: from the mirror folder if set, else the archive URLs."""
-    mirror = candidate_urls([], data.mirror, data.mirror_path)
-    source = download_split_folders(list(data.urls), data.sha256, Path(data.raw_dir), suffix=".mid",
-                                    expected=data.archive_tunes, mirror_url=mirror[0] if mirror else None,
-                                    manifest_sha256=data.manifest_sha256)
+    """Fetch the MIDI split folders into ``data.raw_dir``: from the mirror folder if set, else the archive URLs;
+    for a dataset with a ``corpus`` section (the Bach chorales), export them from the music21 corpus instead."""
+    if data.get("corpus") is not None:
+        source = export_corpus(Path(data.raw_dir), **data.corpus, split=data.split,
+                               skip_bad_files=data.skip_bad_files)
+    else:
+        mirror = candidate_urls([], data.mirror, data.mirror_path)
+        source = download_split_folders(list(data.urls), data.sha256, Path(data.raw_dir), suffix=".mid",
+                                        expected=data.archive_tunes, mirror_url=mirror[0] if mirror else None,
+                                        manifest_sha256=data.manifest_sha256)
     print(f"{data.raw_dir}: source {source['source']}")
     return Path(data.raw_dir)
 
