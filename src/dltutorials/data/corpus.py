@@ -33,7 +33,7 @@ import numpy as np
 
 from dltutorials.atomic import atomic_directory
 from dltutorials.data.download import DataError
-from dltutorials.data.split_folders import SPLITS, _write_source, write_manifest
+from dltutorials.data.split_folders import SPLITS, write_manifest, write_source
 
 VOICES = ("Soprano", "Alto", "Tenor", "Bass")
 TEMPO_BPM = 120  # music21's default, once the chorales' own marks are removed
@@ -172,5 +172,5 @@ def export_corpus(destination: str | Path, *, first: int = 1, last: int = 371, l
             for chorale in splits[name]:
                 (tmp / name / f"{chorale}.mid").write_bytes(midi[chorale])
         write_manifest(tmp)
-        _write_source(tmp, source)
+        write_source(tmp, source)
     return source

@@ -65,7 +65,7 @@ def fetch_mirror_folder(base_url: str, destination: Path, manifest_sha256: str, 
         entries = read_manifest(tmp / MANIFEST)
         for digest, relative in entries:
             fetch([f"{base}/{urllib.parse.quote(relative)}"], tmp / relative, digest, timeout)
-        _write_source(tmp, {"source": base_url, "manifest_sha256": manifest_sha256})
+        write_source(tmp, {"source": base_url, "manifest_sha256": manifest_sha256})
     return len(entries)
 
 
@@ -96,7 +96,7 @@ def extract_archive(archive: Path, destination: Path, suffix: str, expected: dic
                 raise DataError(f"{archive}: no {suffix} file in split folder(s) "
                                 f"{', '.join(split for split in SPLITS if not counts[split])}")
             write_manifest(tmp)
-            _write_source(tmp, {"source": str(archive), "archive_sha256": sha256_of(archive), "counts": counts})
+            write_source(tmp, {"source": str(archive), "archive_sha256": sha256_of(archive), "counts": counts})
     except zipfile.BadZipFile as error:
         raise DataError(f"{archive}: not a zip archive ({error})") from None
     return counts
@@ -127,12 +127,12 @@ def download_split_folders(urls: list[str], sha256: str | None, destination: Pat
         finally:
             archive.unlink(missing_ok=True)
         source = {**read_source(destination), "source": url}
-        _write_source(destination, source)
+        write_source(destination, source)
         return source
     raise DataError(f"could not download {destination}: " + "; ".join(failures or ["no URLs given"]))
 
 
-def _write_source(folder: Path, record: dict) -> None:
+def write_source(folder: Path, record: dict) -> None:
     with atomic_path(folder / "source.json") as tmp:
         tmp.write_text(json.dumps(record, indent=2) + "\n")
 
