@@ -77,8 +77,10 @@ class TanhOrSigmoidLayer(nn.Linear):
 
 
 ACTIVATIONS = {"tanh": torch.tanh, "sigmoid": torch.sigmoid}
-# ds/dz written with the unit's output a = s(z): tanh' = 1 - a^2, sigmoid' = a (1 - a)
-ACTIVATION_SLOPES = {"tanh": lambda a: 1.0 - a * a, "sigmoid": lambda a: a * (1.0 - a)}
+# g * s'(z) written with the unit's output a = s(z), g (1 - a^2) for tanh and g a (1 - a) for the
+# sigmoid, in one kernel each (autograd's own backward of tanh and sigmoid; a third of the
+# operations of the three-step product, equal to it up to float rounding)
+BACKPROPAGATE = {"tanh": torch.ops.aten.tanh_backward, "sigmoid": torch.ops.aten.sigmoid_backward}
 GRADIENTS = ("explicit", "autograd")
 
 
@@ -230,13 +232,13 @@ class DenseClassifier(TutorialClassifier):
         cost = F.nll_loss(log_p, y)
         if self.l1_reg:
             cost += self.l1_reg * sum(w.abs().sum() for w in self.weight_matrices())
-        delta = log_p.exp_()
-        delta[torch.arange(len(y), device=y.device), y] -= 1.0
+        delta = log_p.exp_()  # p - onehot(y): subtract 1 at each row's label
+        delta.scatter_add_(1, y.unsqueeze(1), torch.full((len(y), 1), -1.0, dtype=delta.dtype, device=delta.device))
         delta /= len(y)
         for k in range(len(layers) - 1, -1, -1):
             below = None
             if k > 0:  # uses W_k before its update
-                below = (delta @ layers[k].weight).mul_(ACTIVATION_SLOPES[layers[k - 1].activation](inputs[k]))
+                below = BACKPROPAGATE[layers[k - 1].activation](delta @ layers[k].weight, inputs[k])
             self._sgd_in_place(layers[k], delta, inputs[k])
             delta = below
         return cost
@@ -248,4 +250,4 @@ class DenseClassifier(TutorialClassifier):
         layer.weight.addmm_(delta.T, inputs, beta=1.0 - 2.0 * lr * self.l2_reg, alpha=-lr)
         if sign is not None:
             layer.weight.add_(sign, alpha=-lr * self.l1_reg)
-        layer.bias.add_(delta.sum(dim=0), alpha=-lr)
+        layer.bias.add_(delta[0] if len(delta) == 1 else delta.sum(dim=0), alpha=-lr)  # a row's own sum at batch 1
