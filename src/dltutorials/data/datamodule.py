@@ -81,7 +81,7 @@ class MinibatchDataModule(L.LightningDataModule):
     so that every validation point ends a chunk.
     """
 
-    def __init__(self, data_dir: str | Path, batch_size: int, updates_per_step: int = 50,
+    def __init__(self, data_dir: str | Path, batch_size: int, updates_per_step: int = 250,
                  eval_batch_size: int = 2000, train_subset: int | None = None,
                  tutorial_evaluation: bool = True) -> None:
         super().__init__()
@@ -147,7 +147,7 @@ def load_inputs(path: str | Path) -> Tensor:
 class UnlabelledDataModule(L.LightningDataModule):
     """The training inputs of one pretrained layer, as chunks of minibatches (no labels, no evaluation)."""
 
-    def __init__(self, inputs: str | Path | Tensor, batch_size: int, updates_per_step: int = 50,
+    def __init__(self, inputs: str | Path | Tensor, batch_size: int, updates_per_step: int = 250,
                  train_subset: int | None = None) -> None:
         super().__init__()
         # a file (load_inputs) or the inputs themselves, e.g. the RNN-RBM's shuffled frames
