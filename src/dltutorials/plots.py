@@ -120,6 +120,7 @@ def save_piano_rolls(path: str | Path, panels: list[dict], dt: float, note_range
         ax.set_title(panel["title"], fontsize=10)
         ax.set_ylabel("MIDI note number")
     axes[-1, 0].set_xlabel("time (s)")
+    axes[-1, 0].set_xlim(0, dt * max(len(panel["roll"]) for panel in panels))  # the shared axis fits the longest
     figure.tight_layout()
     _save_figure(path, figure)
 
