@@ -14,7 +14,6 @@ and, last, ``metrics.json``.
 from __future__ import annotations
 
 import socket
-import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,7 +23,6 @@ import lightning as L
 import numpy as np
 import pandas as pd
 import torch
-from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
@@ -32,12 +30,12 @@ from dltutorials import runtime
 from dltutorials.atomic import atomic_path, write_json, write_text
 from dltutorials.config import CONFIG_DIR, ConfigError, validate_music
 from dltutorials.data.datamodule import TuneDataModule
-from dltutorials.data.download import DataError
 from dltutorials.data.midi import write_midi
 from dltutorials.fingerprints import differences, music_pretraining_settings
 from dltutorials.models.rnnrbm import RNNRBM
 from dltutorials.provenance import git_commit, library_versions
 from dltutorials.results import rnnrbm_tutorial_trace
+from dltutorials.stages import run_in_output_dir
 from dltutorials.stages.music_pretrain import rbm_file
 from dltutorials.stages.pretrain import EpochCosts
 from dltutorials.training.layers import load_layer
@@ -55,8 +53,8 @@ def evaluate_split(model: RNNRBM, tunes: list[torch.Tensor], gibbs_steps: int) -
     model.eval()
     with torch.no_grad():
         for tune in tunes:
-            for start in range(0, len(tune), model.sequence_length):
-                result = model.evaluate(tune[start:start + model.sequence_length].to(model.device), gibbs_steps)
+            for piece in model.subsequences(tune.to(model.device)):
+                result = model.evaluate(piece, gibbs_steps)
                 monitors.append(float(result["monitor"]))
                 tp, fp, fn = tp + int(result["tp"]), fp + int(result["fp"]), fn + int(result["fn"])
     return {"monitor": float(np.mean(monitors)), "accuracy": tp / max(tp + fp + fn, 1),
@@ -141,12 +139,7 @@ def run(cfg: DictConfig, out_dir: str | Path | None = None) -> dict:
 
 @hydra.main(config_path=str(CONFIG_DIR), config_name="rnnrbm", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    try:
-        row = run(cfg, HydraConfig.get().runtime.output_dir)
-    except ConfigError as error:
-        sys.exit(f"config error: {error}")
-    except (DataError, FileNotFoundError) as error:
-        sys.exit(f"error: {error}")
+    row = run_in_output_dir(run, cfg)
     print(f"rnnrbm ({row['preset']}, {row['dataset']}): train monitor {row['train_monitor']:.3f} after "
           f"{row['epochs']} epochs ({row['seconds_per_epoch']:.1f} s each); valid monitor "
           f"{row['valid_monitor']:.3f}, accuracy {row['valid_accuracy']:.2%}; test monitor "

@@ -11,25 +11,22 @@ settings that made it, written last) and ``epochs.csv``.
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 import hydra
 import lightning as L
 import torch
-from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from dltutorials import runtime
-from dltutorials.atomic import write_text
 from dltutorials.config import CONFIG_DIR, ConfigError, validate_music
 from dltutorials.data.datamodule import TuneDataModule, UnlabelledDataModule
-from dltutorials.data.download import DataError
 from dltutorials.fingerprints import music_pretraining_settings
 from dltutorials.models.rbm import RBM
 from dltutorials.provenance import git_commit
+from dltutorials.stages import run_in_output_dir
 from dltutorials.stages.pretrain import EpochCosts
 from dltutorials.training.layers import save_layer
 
@@ -61,20 +58,14 @@ def pretrain(cfg: DictConfig, run_dir: str | Path | None = None) -> dict:
     summary = {"class": "RBM", "frames": len(frames), "epochs": len(costs.rows), "final_cost": costs.rows[-1]["cost"],
                "pretrain_seconds": round(time.perf_counter() - start, 2),
                "fingerprint": music_pretraining_settings(plain), "git_commit": git_commit()}
-    table = "epoch,cost,seconds\n" + "".join(f"{r['epoch']},{r['cost']},{r['seconds']}\n" for r in costs.rows)
-    write_text(out / "epochs.csv", table)
+    costs.write_csv(out / "epochs.csv")
     save_layer(out / "layer.pt", rbm, summary)  # last: its presence marks a finished pretraining
     return summary
 
 
 @hydra.main(config_path=str(CONFIG_DIR), config_name="rnnrbm", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    try:
-        summary = pretrain(cfg, HydraConfig.get().runtime.output_dir)
-    except ConfigError as error:
-        sys.exit(f"config error: {error}")
-    except (DataError, FileNotFoundError) as error:
-        sys.exit(f"error: {error}")
+    summary = run_in_output_dir(pretrain, cfg)
     print(f"RBM on {summary['frames']} shuffled frames: reconstruction cost {summary['final_cost']:.3f} after "
           f"{summary['epochs']} epochs, {summary['pretrain_seconds']:.0f} s")
 

@@ -72,6 +72,11 @@ class EpochCosts(Callback):
                           "seconds": round(time.perf_counter() - self.start, 3)})
         print(f"{self.label} epoch {trainer.current_epoch + 1}, {self.column} {value:.4f}", flush=True)
 
+    def write_csv(self, path: Path) -> None:
+        """``epoch,<column>,seconds``, one line per epoch, written atomically."""
+        write_text(path, f"epoch,{self.column},seconds\n"
+                   + "".join(f"{r['epoch']},{r[self.column]},{r['seconds']}\n" for r in self.rows))
+
 
 def pretrain_layer(cfg: DictConfig, k: int) -> dict:
     """Train layer k for ``pretrain.epochs`` epochs; returns a summary (also in the layer's files)."""
@@ -93,8 +98,7 @@ def pretrain_layer(cfg: DictConfig, k: int) -> dict:
     summary = {"layer": k, "class": type(layer).__name__, "epochs": len(costs.rows),
                "final_cost": costs.rows[-1]["cost"], "pretrain_seconds": round(seconds, 2),
                "settings": dict(layer.hparams), "fingerprint": layer_settings(plain, k), "git_commit": git_commit()}
-    table = "epoch,cost,seconds\n" + "".join(f"{r['epoch']},{r['cost']},{r['seconds']}\n" for r in costs.rows)
-    write_text(out / "epochs.csv", table)
+    costs.write_csv(out / "epochs.csv")
     write_text(out / "config.yaml", OmegaConf.to_yaml(plain))
     save_layer(out / "layer.pt", layer, summary)  # last: its presence marks a finished layer
     return summary

@@ -18,23 +18,21 @@ so neither ever changes what the pipeline's tables report.
 from __future__ import annotations
 
 import socket
-import sys
 import time
 from pathlib import Path
 
 import hydra
 import lightning as L
-from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from dltutorials import runtime
 from dltutorials.atomic import atomic_path, write_json, write_text
 from dltutorials.config import CONFIG_DIR, ConfigError, validate
-from dltutorials.data.download import DataError
 from dltutorials.fingerprints import differences, layer_settings
 from dltutorials.provenance import git_commit, library_versions
 from dltutorials.results import tutorial_value
+from dltutorials.stages import run_in_output_dir
 from dltutorials.training.early_stopping import TutorialEarlyStopping
 from dltutorials.training.layers import layer_dir, load_layer
 
@@ -122,12 +120,7 @@ def train(cfg: DictConfig, out_dir: str | Path | None = None) -> dict:
 
 @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    try:  # outputs go to Hydra's output directory: the run's folder under Snakemake, else a folder of its own
-        row = train(cfg, HydraConfig.get().runtime.output_dir)
-    except ConfigError as error:
-        sys.exit(f"config error: {error}")
-    except (DataError, FileNotFoundError) as error:
-        sys.exit(f"error: {error}")
+    row = run_in_output_dir(train, cfg)
     print(f"{row['model']} ({row['preset']}): best valid {row['best_valid_error']:.2f} %, "
           f"test {row['test_error']:.2f} % after {row['epochs_run']} epochs, {row['train_seconds']:.0f} s")
 
