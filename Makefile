@@ -3,6 +3,7 @@
 #   make quick       quick preset: results/quick/*.csv in minutes
 #   make test        the test suite (what CI runs)
 #   make bench       benchmarks against baselines -> results/bench.csv
+#   make readme-results  copy results/tutorial_table.md (built by make reproduce) into README.md
 
 PYTHON ?= python3
 VENV := .venv
@@ -13,7 +14,7 @@ CORES ?= $(shell nproc 2>/dev/null || echo 2)
 # (an existing .venv is kept as it is: remove it to switch builds)
 TORCH ?= torch==2.13.0
 
-.PHONY: venv reproduce quick test bench lint clean
+.PHONY: venv reproduce quick test bench lint readme-results clean
 
 venv: $(BIN)/snakemake
 
@@ -40,6 +41,9 @@ BENCHMARKS := supervised rbm allocator bandwidth contention hmc rnnrbm
 bench: venv
 	$(BIN)/snakemake --cores $(CORES) results/data/mnist/train.npz results/data/nottingham/train.npz
 	status=0; for b in $(BENCHMARKS); do $(BIN)/python bench/$$b.py || status=1; done; exit $$status
+
+readme-results: venv
+	$(BIN)/python -m dltutorials.readme README.md results/tutorial_table.md
 
 lint: venv
 	$(BIN)/ruff check src tests bench

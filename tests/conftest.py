@@ -78,7 +78,13 @@ def mirror_url(shared_data):
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, mirror_url):
-    """The default target of the workflow on the tiny preset, downloading over loopback HTTP."""
-    workdir = tmp_path_factory.mktemp("workflow")
+    """The default target of the workflow on the tiny preset, downloading over loopback HTTP.
+
+    DLTUTORIALS_TINY_WORKDIR=<folder> keeps the workflow's folder between test runs (a developer's
+    shortcut: only what changed since is rebuilt); by default each session starts from nothing.
+    """
+    kept = os.environ.get("DLTUTORIALS_TINY_WORKDIR")
+    workdir = Path(kept) if kept else tmp_path_factory.mktemp("workflow")
+    workdir.mkdir(parents=True, exist_ok=True)
     snakemake(workdir, "--config", "preset=tiny", f"data_mirror={mirror_url}")
     return workdir, mirror_url

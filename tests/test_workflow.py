@@ -125,12 +125,51 @@ def test_tiny_preset_builds_the_rnnrbm_table_samples_and_figures(tiny_run):
 
 
 @pytest.mark.slow
+def test_tiny_preset_builds_the_tutorial_table(tiny_run):
+    """Every number the tutorial reports beside the tiny runs', which are not judged (not its protocol)."""
+    workdir, _ = tiny_run
+    table = pd.read_csv(workdir / "results/tiny/tutorial_table.csv")
+    reported = table[table["section"] == "reported"]
+    assert len(reported) == 29
+    # the tiny runs are short: the RBM's epochs from the third on and the RNN-RBM's epoch 200 were not run
+    run = reported[reported["n_seeds"] == 1]
+    assert len(run) == 29 - 13 - 1 and (reported.loc[reported["n_seeds"] == 0, "verdict"] == "not run").all()
+    assert (run["verdict"] == "not the tutorial's protocol (preset tiny)").all()
+    mlp = reported.set_index(["model", "metric"]).loc[("mlp", "test_error")]
+    assert mlp["ours_mean"] == pd.read_csv(workdir / "results/tiny/mlp.csv")["test_error"].iloc[0]
+    assert mlp["tutorial"] == 1.65 and mlp["our_seconds"] > 0
+    assert {"cae", "da", "rnnrbm (improved)"} <= set(table.loc[table["section"] == "ours_only", "model"])
+    markdown = (workdir / "results/tiny/tutorial_table.md").read_text()
+    assert markdown.startswith("# The tutorial's numbers and ours (preset tiny)")
+    assert markdown.count("| not the tutorial's protocol (preset tiny) |") == len(run)
+
+
+@pytest.mark.slow
+def test_a_partial_tutorial_table_is_built_only_when_asked(tiny_run):
+    workdir, mirror_url = tiny_run
+    args = ["--config", "preset=tiny", f"data_mirror={mirror_url}", "models=[logreg,mlp]"]
+    full = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "-n", "results/tiny/tutorial_table.csv", *args],
+                          capture_output=True, text=True, timeout=600)
+    assert full.returncode == 0 and "Nothing to be done" in full.stdout + full.stderr, "the full table stands"
+    try:
+        snakemake(workdir, *args, "partial_tutorial_table=true")
+        table = pd.read_csv(workdir / "results/tiny/tutorial_table.csv").set_index(["model", "metric"])
+        assert table.loc[("mlp", "test_error"), "n_seeds"] == 1
+        assert table.loc[("dbn", "test_error"), "verdict"] == "not run"
+        assert "cae" not in table.index.get_level_values("model"), "no ours-only row for what did not run"
+    finally:  # the other tests read the full table
+        snakemake(workdir, "--config", "preset=tiny", f"data_mirror={mirror_url}")
+    assert (pd.read_csv(workdir / "results/tiny/tutorial_table.csv")["verdict"] != "not run").all()
+
+
+@pytest.mark.slow
 def test_a_sampler_setting_reruns_the_hmc_runs_only(tiny_run):
     workdir, mirror_url = tiny_run
     changed = snakemake(workdir, "-n", "--quiet", "rules", "--config", "preset=tiny", f"data_mirror={mirror_url}",
                         "overrides=[sampler.n_steps=10]")
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", changed.stdout + changed.stderr, flags=re.M))
-    assert counts == {"sample_hmc": "3", "table": "1", "figure_hmc": "2", "all": "1", "total": "7"}
+    assert counts == {"sample_hmc": "3", "table": "1", "figure_hmc": "2", "tutorial_table": "1", "all": "1",
+                      "total": "8"}
 
 
 @pytest.mark.slow

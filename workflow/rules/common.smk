@@ -5,7 +5,7 @@ import functools
 import shlex
 import sys
 
-from dltutorials import fingerprints
+from dltutorials import fingerprints, tutorial_table
 from dltutorials.config import ConfigError, available, compose, validate as validate_run, validate_hmc, validate_music
 
 PYTHON = shlex.quote(sys.executable)
@@ -273,3 +273,26 @@ def music_sample_paths(table, preset):
         subfolder = folder if position == 0 else f"{folder}/{variant}"
         paths += [f"{subfolder}/sample{i}.mid" for i in range(1, n_samples + 1)]
     return paths
+
+
+# The tutorial table (conf/tutorial_table.yaml, workflow/rules/report.smk) reads these model tables.
+TUTORIAL_TABLE_SOURCES = sorted({row["table"] for section in ("reported", "ours_only")
+                                 for row in tutorial_table.load_spec()[section]})
+
+
+def tutorial_table_paths(preset):
+    folder = "results" if preset == "paper" else f"results/{preset}"
+    return [f"{folder}/tutorial_table.csv", f"{folder}/tutorial_table.md"]
+
+
+def tutorial_table_inputs(preset):
+    """Every table the tutorial table reads, or with config partial_tutorial_table those in `models` only."""
+    tables = [t for t in TUTORIAL_TABLE_SOURCES if t in config["models"] or not config["partial_tutorial_table"]]
+    return [table_path(table, preset) for table in tables]
+
+
+def tutorial_table_targets(preset):
+    """The default target's tutorial table: when `models` has every table it reads, or a partial one is asked."""
+    if config["partial_tutorial_table"] or set(TUTORIAL_TABLE_SOURCES) <= set(config["models"]):
+        return tutorial_table_paths(preset)
+    return []

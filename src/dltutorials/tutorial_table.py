@@ -1,0 +1,294 @@
+"""The tutorial table: every number the tutorial reports beside ours, with a verdict.
+
+    python -m dltutorials.tutorial_table OUT.csv OUT.md --preset paper [--partial] TABLE.csv...
+
+Rows are described in ``conf/tutorial_table.yaml``: for each number of
+``resources/tutorial_results.csv``, the model table and column that hold ours.
+Ours is the mean over seeds (pandas), with its standard deviation and the
+number of seeds; the verdict compares the mean with the tutorial's number
+against the tolerance the project promises. A second section holds numbers
+the tutorial does not report (ours only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+from omegaconf import OmegaConf
+
+from dltutorials.atomic import atomic_path, write_text
+from dltutorials.config import CONFIG_DIR
+from dltutorials.results import tutorial_monitor_trace, tutorial_results, tutorial_setting_value
+
+SPEC_PATH = CONFIG_DIR / "tutorial_table.yaml"
+COLUMNS = ["section", "model", "dataset", "metric", "unit", "tutorial", "ours_mean", "ours_std", "n_seeds",
+           "difference", "tolerance", "verdict", "our_seconds", "tutorial_time", "tutorial_hardware"]
+# Seconds a run took, summed over the columns its table has (pretraining layers, fine-tuning, sampling);
+# finetune_seconds repeats train_seconds and is not among them.
+TIME_COLUMNS = ("train_seconds", "pretrain_seconds", "burnin_seconds", "sampling_seconds")
+NOT_RUN, NOT_PAPER = "not run", "not the tutorial's protocol"
+
+
+class TableError(ValueError):
+    """A table or spec that cannot give the tutorial table; the message names the file or key."""
+
+
+def load_spec(path: Path = SPEC_PATH) -> dict:
+    """The rows of the table (``conf/tutorial_table.yaml``), checked for the keys every row needs."""
+    spec = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    for section in ("reported", "ours_only"):
+        for i, row in enumerate(spec.get(section) or []):
+            missing = {"model", "metric", "table", "column"} - set(row)
+            if section == "reported" and "tolerance" not in row:
+                missing.add("tolerance")
+            if missing:
+                raise TableError(f"{path}: {section}[{i}] lacks {sorted(missing)}")
+    return spec
+
+
+def selected_rows(table: pd.DataFrame, row: dict) -> pd.DataFrame:
+    """The rows of a model table a spec row reads: its `where` filter, then each run's last epoch if asked."""
+    for column, value in (row.get("where") or {}).items():
+        if column not in table.columns:
+            raise TableError(f"table {row['table']}: no column {column!r} to select {row['metric']} by")
+        table = table[table[column].astype(str) == str(value)]
+    if row.get("last_epoch"):
+        table = table[table["epoch"] == table.groupby(["model", "seed"])["epoch"].transform("max")]
+    return table
+
+
+def run_seconds(runs: pd.DataFrame) -> float:
+    """Mean over seeds of a run's wall time: its time columns summed, else its epochs' seconds summed.
+
+    ``runs`` holds every row of the runs (all epochs, all layers), so the
+    pretraining-only tables (a row per layer and epoch) add up their epochs.
+    """
+    columns = [c for c in runs.columns if c.startswith(TIME_COLUMNS)]
+    if columns:
+        per_row = runs[columns].sum(axis=1, min_count=1)
+    elif "epoch_seconds" in runs.columns:
+        per_row = runs["epoch_seconds"]
+    else:
+        return math.nan
+    return float(per_row.groupby(runs["seed"]).sum(min_count=1).mean())
+
+
+def summarise(values: pd.Series) -> tuple[float, float, int]:
+    """(mean, standard deviation over seeds (NaN for one seed), number of values)."""
+    values = values.dropna().astype(float)
+    if values.empty:
+        return math.nan, math.nan, 0
+    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else math.nan, len(values)
+
+
+def reference_row(model: str, dataset: str, metric: str) -> pd.Series | None:
+    rows = tutorial_results().query("model == @model and dataset == @dataset and metric == @metric")
+    return rows.iloc[0] if len(rows) else None
+
+
+def reference_time(model: str, reference: pd.Series | None) -> tuple[str, str]:
+    """The tutorial's reported time and hardware for a number: its own row's, else the model's first row's
+    (the tutorial gives them once per model, e.g. on the test error and not on the validation error)."""
+    rows = tutorial_results().query("model == @model")
+
+    def first(column: str) -> str:
+        if reference is not None and isinstance(reference[column], str):
+            return reference[column]
+        values = rows[column].dropna()
+        return values.iloc[0] if len(values) else ""
+
+    return first("reported_time"), first("hardware")
+
+
+def verdict(preset: str, ours: float, tutorial: float, tolerance: float) -> str:
+    if math.isnan(ours):
+        return NOT_RUN
+    if preset != "paper":
+        return f"{NOT_PAPER} (preset {preset})"
+    return "within" if abs(ours - tutorial) <= tolerance + 1e-9 else "outside"
+
+
+def table_rows(spec_row: dict, section: str, tables: dict[str, pd.DataFrame], preset: str) -> list[dict]:
+    """The rows one spec entry gives: one, or one per reported epoch for a per-epoch trace."""
+    model, dataset = spec_row["model"], spec_row.get("dataset", "mnist")
+    table = tables.get(spec_row["table"])
+    if table is not None and spec_row["column"] not in table.columns:
+        raise TableError(f"table {spec_row['table']}: no column {spec_row['column']!r} for {model} "
+                         f"{spec_row['metric']}")
+    selected = None if table is None else selected_rows(table, spec_row)
+    seconds = math.nan
+    if selected is not None and not selected.empty:
+        # the whole runs the number comes from: the `where` filter without the row and epoch it picks
+        run_filter = {k: v for k, v in (spec_row.get("where") or {}).items() if k not in ("row", "epoch")}
+        seconds = run_seconds(selected_rows(table, {"table": spec_row["table"], "metric": spec_row["metric"],
+                                                    "where": run_filter}))
+    own = reference_row(model, dataset, spec_row["metric"])
+    time, hardware = reference_time(model, own) if section == "reported" else ("", "")
+    base = {"section": section, "model": model, "dataset": dataset, "unit": spec_row.get("unit", ""),
+            "tolerance": spec_row.get("tolerance", math.nan), "our_seconds": seconds,
+            "tutorial_time": time, "tutorial_hardware": hardware}
+
+    if spec_row.get("per_epoch"):
+        trace = tutorial_monitor_trace(model, dataset)
+        if not trace:
+            raise TableError(f"{SPEC_PATH}: {model} {spec_row['metric']}: the tutorial reports no per-epoch trace")
+        reference = reference_row(model, dataset, f"{spec_row['metric']}_epoch_{len(trace) - 1}")
+        unit = reference["unit"] if reference is not None else base["unit"]
+        rows = []
+        for epoch, tutorial in enumerate(trace):  # the tutorial counts epochs from 0, our tables from 1
+            values = pd.Series(dtype=float) if selected is None else selected.loc[selected["epoch"] == epoch + 1,
+                                                                                  spec_row["column"]]
+            rows.append(_row(base, f"{spec_row['metric']}_epoch_{epoch}", unit, tutorial, values, preset))
+        return rows
+
+    tutorial = math.nan
+    if section == "reported":
+        if spec_row.get("setting"):
+            tutorial = tutorial_setting_value(model, dataset, spec_row["setting"])
+        else:
+            reference = reference_row(model, dataset, spec_row["metric"])
+            if reference is None:
+                raise TableError(f"{SPEC_PATH}: the tutorial reports no {model} {dataset} {spec_row['metric']}")
+            tutorial, base["unit"] = float(reference["value"]), base["unit"] or reference["unit"]
+        if tutorial is None:
+            raise TableError(f"{SPEC_PATH}: no {spec_row['setting']!r} in the tutorial's {model} settings")
+    values = pd.Series(dtype=float) if selected is None else selected[spec_row["column"]]
+    row = _row(base, spec_row["metric"], base["unit"], tutorial, values, preset)
+    if section == "ours_only" and row["n_seeds"] == 0:
+        return []  # a number the tutorial does not report and this build did not make: no row
+    return [row]
+
+
+def _row(base: dict, metric: str, unit: str, tutorial: float, values: pd.Series, preset: str) -> dict:
+    mean, std, n = summarise(values)
+    reported = base["section"] == "reported"
+    return {**base, "metric": metric, "unit": unit, "tutorial": tutorial if reported else math.nan,
+            "ours_mean": mean, "ours_std": std, "n_seeds": n,
+            "difference": mean - tutorial if reported else math.nan,
+            "verdict": verdict(preset, mean, tutorial, base["tolerance"]) if reported else "ours only"}
+
+
+def build(tables: dict[str, pd.DataFrame], preset: str, spec: dict | None = None) -> pd.DataFrame:
+    """The tutorial table from model tables by name (missing tables give "not run" rows)."""
+    spec = load_spec() if spec is None else spec
+    rows = [row for section in ("reported", "ours_only") for spec_row in spec.get(section) or []
+            for row in table_rows(spec_row, section, tables, preset)]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def check_covers_the_tutorial(table: pd.DataFrame) -> None:
+    """Every number of tutorial_results.csv must have its row (a per-epoch trace counts by its last epoch)."""
+    have = set(zip(table["model"], table["dataset"], table["metric"]))
+    missing = [f"{r.model} {r.dataset} {r.metric}" for r in tutorial_results().itertuples()
+               if (r.model, r.dataset, r.metric) not in have]
+    if missing:
+        raise TableError(f"{SPEC_PATH} has no row for the tutorial's {', '.join(missing)}")
+
+
+# -- Markdown ---------------------------------------------------------------
+def number(value: float, digits: int = 4) -> str:
+    """At most ``digits`` decimals, no trailing zeros; an en dash for a missing value."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def duration(seconds: float) -> str:
+    if math.isnan(seconds):
+        return "–"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def ours_text(row: pd.Series) -> str:
+    if row["n_seeds"] == 0:
+        return NOT_RUN
+    spread = f" ± {number(row['ours_std'])}" if row["n_seeds"] > 1 else ""
+    return f"{number(row['ours_mean'])}{spread} (n={row['n_seeds']})"
+
+
+def to_markdown(table: pd.DataFrame, preset: str, provenance: str = "") -> str:
+    reported = table[table["section"] == "reported"]
+    ours_only = table[table["section"] == "ours_only"]
+    within = (reported["verdict"] == "within").sum()
+    lines = [f"# The tutorial's numbers and ours (preset {preset})", ""]
+    if provenance:
+        lines += [provenance, ""]
+    lines += [f"{within} of {len(reported)} reported numbers within the promised tolerance "
+              f"(conf/tutorial_table.yaml); ours is the mean over seeds ± their standard deviation.", "",
+              "## Numbers the tutorial reports", "",
+              "| model | dataset | metric | unit | tutorial | ours | difference | tolerance | verdict "
+              "| our time | tutorial's time | tutorial's hardware |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    previous = None
+    for _, row in reported.iterrows():
+        # times and hardware once per model and setting, not on each of its rows
+        times = (duration(row["our_seconds"]), row["tutorial_time"] or "–", row["tutorial_hardware"] or "–")
+        shown = times if (row["model"], times) != previous else ("″", "″", "″")
+        previous = (row["model"], times)
+        lines.append(f"| {row['model']} | {row['dataset']} | {row['metric']} | {row['unit']} | "
+                     f"{number(row['tutorial'])} | {ours_text(row)} | {number(row['difference'])} | "
+                     f"±{number(row['tolerance'])} | {row['verdict']} | {' | '.join(shown)} |")
+    if len(ours_only):
+        lines += ["", "## Numbers the tutorial does not report (ours only)", "",
+                  "| model | dataset | metric | unit | ours | our time |", "|---|---|---|---|---|---|"]
+        for _, row in ours_only.iterrows():
+            lines.append(f"| {row['model']} | {row['dataset']} | {row['metric']} | {row['unit']} | "
+                         f"{ours_text(row)} | {duration(row['our_seconds'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def provenance(tables: dict[str, pd.DataFrame]) -> str:
+    """When and where the runs were made: hosts, devices and library versions found in the tables."""
+    frame = pd.concat(tables.values(), ignore_index=True) if tables else pd.DataFrame()
+
+    def found(column: str) -> str:
+        return ", ".join(sorted({str(v) for v in frame[column].dropna()})) if column in frame else "–"
+
+    versions = ", ".join(f"{column.split('.', 1)[1]} {found(column)}" for column in sorted(frame.columns)
+                         if column.startswith("versions."))
+    return (f"Built {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC from the runs' tables; host {found('host')}, "
+            f"device {found('device')}; {versions}.")
+
+
+def write(tables: dict[str, pd.DataFrame], csv_path: Path, md_path: Path, preset: str) -> pd.DataFrame:
+    table = build(tables, preset)
+    check_covers_the_tutorial(table)
+    with atomic_path(csv_path) as tmp:
+        table.to_csv(tmp, index=False)
+    write_text(md_path, to_markdown(table, preset, provenance(tables)))
+    return table
+
+
+def read_tables(paths: list[Path]) -> dict[str, pd.DataFrame]:
+    """Model tables by name (the file's stem: results/dbn.csv -> dbn)."""
+    tables = {}
+    for path in paths:
+        try:
+            tables[Path(path).stem] = pd.read_csv(path)
+        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+            raise TableError(f"{path}: cannot read the table ({error})") from None
+    return tables
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("csv", type=Path)
+    parser.add_argument("md", type=Path)
+    parser.add_argument("tables", type=Path, nargs="*", help="model tables, e.g. results/dbn.csv")
+    parser.add_argument("--preset", required=True)
+    args = parser.parse_intermixed_args(argv)
+    try:
+        write(read_tables(args.tables), args.csv, args.md, args.preset)
+    except TableError as error:
+        sys.exit(f"error: {error}")
+    print(f"wrote {args.csv} and {args.md}")
+
+
+if __name__ == "__main__":
+    main()

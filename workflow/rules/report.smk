@@ -1,0 +1,32 @@
+# The tutorial table: every number the tutorial reports beside ours (mean over seeds),
+# with the verdict against the tolerance conf/tutorial_table.yaml promises.
+
+
+rule tutorial_table_paper:
+    input:
+        lambda w: tutorial_table_inputs("paper"),
+        spec=str(tutorial_table.SPEC_PATH),
+    output:
+        csv="results/tutorial_table.csv",
+        md="results/tutorial_table.md",
+    localrule: True
+    run:
+        from dltutorials.tutorial_table import read_tables, write
+
+        write(read_tables([path for path in input if path != input.spec]), output.csv, output.md, "paper")
+
+
+rule tutorial_table:
+    input:
+        lambda w: tutorial_table_inputs(w.preset),
+        spec=str(tutorial_table.SPEC_PATH),
+    output:
+        csv="results/{preset}/tutorial_table.csv",
+        md="results/{preset}/tutorial_table.md",
+    wildcard_constraints:
+        preset="|".join(p for p in PRESETS if p != "paper"),
+    localrule: True
+    run:
+        from dltutorials.tutorial_table import read_tables, write
+
+        write(read_tables([path for path in input if path != input.spec]), output.csv, output.md, wildcards.preset)
