@@ -57,9 +57,11 @@ def save_samples(path: str | Path, samples: np.ndarray, image_shape: tuple[int, 
 
 
 def _save_figure(path: str | Path, figure) -> None:
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        figure.savefig(f, format="png", dpi=110)
-    plt.close(figure)
+    try:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            figure.savefig(f, format="png", dpi=110)
+    finally:
+        plt.close(figure)  # also on failure: pyplot keeps every open figure
 
 
 def save_hmc_samples(path: str | Path, panels: list[dict], max_points: int = 3000) -> None:
@@ -159,12 +161,13 @@ def save_learning_curves(path: str | Path, curves: list[dict]) -> None:
                       f"test {curve['test_error']:.2f} %")
         ax.axvline(curve["best_epoch"], color=line.get_color(), linestyle=":", linewidth=0.8)
     ax.set_yscale("log")  # early errors are several times the final ones; the end of training stays readable
-    ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
-    ax.yaxis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8)))
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation error (%)")
     ax.set_title("Validation error per epoch (star: best validation, whose model is tested)", fontsize=10)
-    ax.grid(True, which="both", linewidth=0.3)
+    ax.grid(True, which="major", linewidth=0.3)
     ax.legend(fontsize=8)
     figure.tight_layout()
     _save_figure(path, figure)
@@ -217,9 +220,12 @@ def save_headline(path: str | Path, rows: list[dict]) -> None:
                         textcoords="offset points", fontsize=8, color="grey")
     ax.set_yticks(y, [row["label"] for row in rows])
     ax.set_xscale("log")  # logistic regression's 7.5 % and the deep nets' ~1 % on one readable axis
-    ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
-    ax.xaxis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
-    ax.tick_params(axis="x", which="minor", labelsize=7)
+    values = [v for row in rows for v in (row["mean"] - row["std"], row["mean"] + row["std"], row["tutorial"])
+              if v is not None and v > 0]
+    ax.set_xlim(min(values) / 1.15, max(values) * 1.3)  # room for the value labels
+    ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator([0.5, 0.7, 1, 1.5, 2, 3, 5, 7, 10, 15, 20, 30, 50]))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("MNIST test error (%), log scale")
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.grid(True, axis="x", which="both", linewidth=0.3)
