@@ -11,12 +11,13 @@ import pandas as pd
 import pytest
 import yaml
 
+from dltutorials import plots
 from dltutorials.results import tutorial_monitor_trace
 from dltutorials.stages import curves
 
 
 def write_run(run_dir, valid_errors, *, n_examples=1000, batch_size=10, patience=400, updates_per_step=30,
-              log_every=1, model="mlp", seed=1, test_error=1.5):
+              log_every=1, model="mlp", seed=1, test_error=1.5, train_subset=None):
     """A finished supervised run as train.py leaves it: config.yaml, metrics.json and Lightning's CSV log.
 
     The log is built the way Lightning writes it: one row per ``log_every`` training steps (each step a chunk
@@ -24,7 +25,7 @@ def write_run(run_dir, valid_errors, *, n_examples=1000, batch_size=10, patience
     """
     from dltutorials.data.datamodule import chunk_bounds
 
-    n = n_examples // batch_size
+    n = (train_subset or n_examples) // batch_size
     frequency = min(n, patience // 2)
     bounds = chunk_bounds(n, frequency, updates_per_step)
     rows, updates, best, best_iteration = [], 0, np.inf, None
@@ -43,7 +44,7 @@ def write_run(run_dir, valid_errors, *, n_examples=1000, batch_size=10, patience
     (run_dir / "logs").mkdir(parents=True)
     pd.DataFrame(rows).to_csv(run_dir / "logs" / "metrics.csv", index=False)
     config = {"data": {"name": "mnist", "sizes": {"train": n_examples},
-                       "datamodule": {"updates_per_step": updates_per_step, "train_subset": None}},
+                       "datamodule": {"updates_per_step": updates_per_step, "train_subset": train_subset}},
               "model": {"name": model, "batch_size": batch_size, "early_stopping": {"patience": patience}},
               "preset_name": "quick", "seed": seed}
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
@@ -79,6 +80,19 @@ def assert_png(path, min_width):
     assert not list(path.parent.glob(".*.part"))
 
 
+@pytest.fixture
+def drawn(monkeypatch):
+    """The figures the stage saves (still written), to check what they show."""
+    figures, save = [], plots._save_figure
+    monkeypatch.setattr(plots, "_save_figure", lambda path, figure: (figures.append(figure), save(path, figure)))
+    return figures
+
+
+def points(ax, marker):
+    """x and y of every line of ``ax`` drawn with ``marker``, in drawing order."""
+    return [(list(line.get_xdata()), list(line.get_ydata())) for line in ax.lines if line.get_marker() == marker]
+
+
 ERRORS = [3.0, 2.0, 1.8, 1.25, 1.3, 1.25, 1.4, 1.5]  # best at epoch 4 (a later tie is no improvement)
 
 
@@ -89,6 +103,12 @@ def test_validations_are_placed_at_the_epoch_they_ended(tmp_path):
     curve = curves.validation_curve(run)
     np.testing.assert_array_equal(curve["epoch"], np.arange(1, 9))
     np.testing.assert_array_equal(curve["valid_error"], ERRORS)
+
+
+def test_an_epoch_of_a_training_subset_is_counted_over_the_subset(tmp_path):
+    run = write_run(tmp_path / "run", ERRORS, n_examples=50000, train_subset=1000)
+    np.testing.assert_array_equal(curves.validation_curve(run)["epoch"], np.arange(1, 9))
+    assert curves.best_epoch(run) == (4.0, 1.25)
 
 
 def test_validations_inside_an_epoch_fall_between_whole_epochs(tmp_path):
@@ -121,18 +141,24 @@ def test_a_log_that_does_not_match_its_config_is_refused(tmp_path):
     (run / "config.yaml").write_text(yaml.safe_dump(config))
     with pytest.raises(ValueError, match="steps do not match"):
         curves.validation_curve(run)
+    run = write_run(tmp_path / "twice", ERRORS, patience=100)  # validations at half epochs
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["model"]["early_stopping"]["patience"] = 400  # the same 4 steps an epoch, once an epoch
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(ValueError, match="a validation every 100 updates"):
+        curves.validation_curve(run)
 
 
-def test_learning_figure_marks_each_runs_best_and_is_written(tmp_path, monkeypatch):
+def test_learning_figure_marks_each_runs_best_and_is_written(tmp_path, drawn):
     runs = [write_run(tmp_path / "a", ERRORS, seed=1), write_run(tmp_path / "b", ERRORS[::-1], seed=2)]
-    drawn = []
-    monkeypatch.setattr(curves, "save_learning_curves", lambda path, data: drawn.extend(data))
-    curves.main(["learning", str(tmp_path / "unused.png"), *map(str, runs)])
-    assert [(c["label"], c["best_epoch"], c["test_error"]) for c in drawn] == [
-        ("mlp (quick, seed 1)", 4.0, 1.5), ("mlp (quick, seed 2)", 3.0, 1.5)]
-    monkeypatch.undo()
     curves.main(["learning", str(tmp_path / "fig" / "learning.png"), *map(str, runs)])
     assert_png(tmp_path / "fig" / "learning.png", 700)
+    ax, = drawn[0].axes
+    assert points(ax, ".") == [(list(range(1, 9)), ERRORS), (list(range(1, 9)), ERRORS[::-1])]
+    assert points(ax, "*") == [([4.0], [1.25]), ([3.0], [1.25])]  # each run's best validation
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == [
+        "mlp (quick, seed 1): best epoch 4, valid 1.25 %, test 1.50 %",
+        "mlp (quick, seed 2): best epoch 3, valid 1.25 %, test 1.50 %"]
 
 
 # -- pretraining costs ----------------------------------------------------------
@@ -161,10 +187,16 @@ def test_cost_labels_follow_the_layer_type():
     assert curves.cost_label({"_target_": "m.ContractiveAutoencoder"}) == "cross-entropy + contraction penalty"
 
 
-def test_pretraining_figure_is_written(tmp_path):
-    run = write_layers(tmp_path / "sda", [[3.0, 2.0, 1.5], [30.0, 20.0, 15.0], [9.0, 8.0, 7.5]])
+def test_pretraining_figure_is_written(tmp_path, drawn):
+    costs = [[3.0, 2.0, 1.5], [30.0, 20.0, 15.0], [9.0, 8.0, 7.5]]
+    run = write_layers(tmp_path / "sda", costs)
     curves.main(["pretraining", str(tmp_path / "pretraining.png"), str(run)])
     assert_png(tmp_path / "pretraining.png", 1200)  # three panels side by side
+    assert [points(ax, ".") for ax in drawn[0].axes] == [[([1, 2, 3], layer)] for layer in costs]
+    rbm = write_layers(tmp_path / "rbm", [np.linspace(-90, -62, 15)], model="rbm", layer="RBM", persistent=True)
+    curves.main(["pretraining", str(tmp_path / "rbm.png"), str(rbm)])
+    line, reference = points(drawn[1].axes[0], ".")
+    assert reference == (list(range(1, 16)), tutorial_monitor_trace("rbm", "mnist"))
 
 
 # -- headline -------------------------------------------------------------------
@@ -186,11 +218,17 @@ def test_headline_labels_presets_only_when_tables_mix_them(tmp_path):
     assert [row["label"] for row in curves.headline_rows(tables)] == ["mlp (paper)", "mlp (quick)"]
 
 
-def test_headline_figure_is_written(tmp_path):
+def test_headline_figure_is_written(tmp_path, drawn):
     table = write_table(tmp_path / "t.csv", [["logreg", "paper", 1, 7.49, 7.49], ["lenet", "paper", 1, 0.85, 0.92],
                                              ["lenet", "paper", 2, 0.95, 0.92], ["cae", "paper", 1, 1.72, None]])
     curves.main(["headline", str(tmp_path / "headline.png"), str(table)])
     assert_png(tmp_path / "headline.png", 700)
+    ax, = drawn[0].axes
+    ours = [(container.lines[0].get_xdata()[0], container.has_xerr) for container in ax.containers]
+    assert ours == [(7.49, False), (pytest.approx(0.9), True), (1.72, False)]  # an error bar where 2 seeds
+    assert [x for x, _ in points(ax, "D")] == [[7.49], [0.92]]  # the tutorial's, none for the cA
+    labels = sorted(zip(ax.get_yticks(), [label.get_text() for label in ax.get_yticklabels()]), reverse=True)
+    assert [label for _, label in labels] == ["logreg", "lenet", "cae"]  # top down, the tutorial's order
 
 
 # -- errors ---------------------------------------------------------------------
