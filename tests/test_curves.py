@@ -50,7 +50,7 @@ def write_run(run_dir, valid_errors, *, n_examples=1000, batch_size=10, patience
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
     (run_dir / "metrics.json").write_text(json.dumps({
         "model": model, "preset": "quick", "seed": seed, "best_valid_error": best, "test_error": test_error,
-        "best_iteration": best_iteration, "best_epoch": best_iteration // n + 1}))
+        "best_iteration": best_iteration, "best_epoch": best_iteration // n + 1, "iterations_run": updates}))
     return run_dir
 
 
@@ -125,6 +125,7 @@ def test_a_log_written_every_few_steps_keeps_the_validations_it_has(tmp_path):
     np.testing.assert_array_equal(curve["epoch"], [5, 10, 15])
     np.testing.assert_array_equal(curve["valid_error"], [ERRORS[4], ERRORS[1], ERRORS[6]])
     assert curves.best_epoch(run) == (4.0, 1.25), "the best comes from metrics.json, logged or not"
+    assert curves.learning_curve(run)["label"] == "mlp (quick, seed 1) [3 of 16 validations logged]"
 
 
 def test_best_epoch_is_the_first_lowest_validation(tmp_path):

@@ -73,6 +73,11 @@ def n_train_batches(cfg: dict) -> int:
     return min(n_examples, cfg["data"]["sizes"]["train"]) // cfg["model"]["batch_size"]
 
 
+def validation_frequency(cfg: dict) -> int:
+    """Updates between validations, as the tutorial's early stopping sets it."""
+    return PatienceRule(n_train_batches(cfg), cfg["model"]["early_stopping"]["patience"]).validation_frequency
+
+
 def validation_curve(run_dir: str | Path) -> pd.DataFrame:
     """The run's logged validations: ``epoch`` (updates done / minibatches per epoch) and ``valid_error`` (%).
 
@@ -90,7 +95,7 @@ def validation_curve(run_dir: str | Path) -> pd.DataFrame:
     log_file = run_dir / "logs" / "metrics.csv"
     log = read_csv(log_file, ["epoch", "step", "val/error"])
     n = n_train_batches(cfg)
-    frequency = PatienceRule(n, cfg["model"]["early_stopping"]["patience"]).validation_frequency
+    frequency = validation_frequency(cfg)
     bounds = chunk_bounds(n, frequency, cfg["data"]["datamodule"]["updates_per_step"])
     validations = log.dropna(subset=["val/error"])
     if validations.empty:
@@ -116,12 +121,15 @@ def best_epoch(run_dir: str | Path) -> tuple[float, float]:
 
 
 def learning_curve(run_dir: Path) -> dict:
-    """What save_learning_curves draws for one run."""
-    _, metrics = read_run(run_dir)
+    """What save_learning_curves draws for one run; the label says when the log lacks validations."""
+    cfg, metrics = read_run(run_dir)
     curve = validation_curve(run_dir)
     epoch, valid_error = best_epoch(run_dir)
-    return {"label": f"{metrics['model']} ({metrics['preset']}, seed {metrics['seed']})",
-            "epoch": curve["epoch"].to_numpy(), "valid_error": curve["valid_error"].to_numpy(),
+    label = f"{metrics['model']} ({metrics['preset']}, seed {metrics['seed']})"
+    validations = metrics.get("iterations_run", 0) // validation_frequency(cfg)
+    if len(curve) < validations:
+        label += f" [{len(curve)} of {validations} validations logged]"
+    return {"label": label, "epoch": curve["epoch"].to_numpy(), "valid_error": curve["valid_error"].to_numpy(),
             "best_epoch": epoch, "best_valid_error": valid_error, "test_error": float(metrics["test_error"])}
 
 
