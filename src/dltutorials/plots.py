@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 from dltutorials.atomic import atomic_path  # noqa: E402
@@ -56,9 +57,11 @@ def save_samples(path: str | Path, samples: np.ndarray, image_shape: tuple[int, 
 
 
 def _save_figure(path: str | Path, figure) -> None:
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        figure.savefig(f, format="png", dpi=110)
-    plt.close(figure)
+    try:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            figure.savefig(f, format="png", dpi=110)
+    finally:
+        plt.close(figure)  # also on failure: pyplot keeps every open figure
 
 
 def save_hmc_samples(path: str | Path, panels: list[dict], max_points: int = 3000) -> None:
@@ -138,5 +141,95 @@ def save_monitor_curves(path: str | Path, curves: list[dict], reference: dict[in
     ax.set_xlabel("epoch")
     ax.set_ylabel("training monitor (nats per frame)")
     ax.legend(fontsize=8)
+    figure.tight_layout()
+    _save_figure(path, figure)
+
+
+def save_learning_curves(path: str | Path, curves: list[dict]) -> None:
+    """Validation error (%) against epoch, one line per run, its best validation marked with a star.
+
+    Each curve: ``label``, ``epoch`` and ``valid_error`` (the logged validations), ``best_epoch``,
+    ``best_valid_error`` and ``test_error`` (the best-validation model's).
+    """
+    figure, ax = plt.subplots(figsize=(7.5, 4.5))
+    for curve in curves:
+        line, = ax.plot(curve["epoch"], curve["valid_error"], linewidth=1.2,
+                        marker="." if len(curve["epoch"]) <= 60 else None, markersize=4)
+        ax.plot([curve["best_epoch"]], [curve["best_valid_error"]], "*", color=line.get_color(), markersize=12,
+                markeredgecolor="k", markeredgewidth=0.5,
+                label=f"{curve['label']}: best epoch {curve['best_epoch']:g}, valid {curve['best_valid_error']:.2f} %, "
+                      f"test {curve['test_error']:.2f} %")
+        ax.axvline(curve["best_epoch"], color=line.get_color(), linestyle=":", linewidth=0.8)
+    ax.set_yscale("log")  # early errors are several times the final ones; the end of training stays readable
+    ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8)))
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation error (%)")
+    ax.set_title("Validation error per epoch (star: best validation, whose model is tested)", fontsize=10)
+    ax.grid(True, which="major", linewidth=0.3)
+    ax.legend(fontsize=8)
+    figure.tight_layout()
+    _save_figure(path, figure)
+
+
+def save_pretraining_costs(path: str | Path, panels: list[dict], title: str) -> None:
+    """One panel per layer: the per-epoch training cost, one line per run, and optional reference markers.
+
+    Each panel: ``title``, ``ylabel``, ``lines`` (each ``label``, ``epoch``, ``cost``) and ``references``
+    (each ``label``, ``epoch``, ``cost``; drawn as black dots).
+    """
+    figure, axes = plt.subplots(1, len(panels), figsize=(max(4.5 * len(panels), 6.5), 4.2), squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        for line in panel["lines"]:
+            ax.plot(line["epoch"], line["cost"], label=line["label"], linewidth=1.2,
+                    marker="." if len(line["epoch"]) <= 30 else None)
+        for reference in panel["references"]:
+            ax.plot(reference["epoch"], reference["cost"], "k.", label=reference["label"])
+        ax.set_title(panel["title"], fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(panel["ylabel"])
+        ax.grid(True, linewidth=0.3)
+        ax.legend(fontsize=8)
+    figure.suptitle(title, fontsize=11)
+    figure.tight_layout()
+    _save_figure(path, figure)
+
+
+def save_headline(path: str | Path, rows: list[dict]) -> None:
+    """Test error of each model, ours (mean over seeds, std error bar) beside the tutorial's reported one.
+
+    Each row: ``label``, ``mean``, ``std`` (0 for one seed), ``n_seeds``, ``tutorial`` (None when it reports none).
+    """
+    figure, ax = plt.subplots(figsize=(7.5, 0.6 * len(rows) + 1.6))
+    y = np.arange(len(rows))[::-1]  # first row on top
+    legend = {"ours": "ours (mean ± std over seeds)", "tutorial": "tutorial (2014)"}  # each named once
+    for i, row in zip(y, rows):
+        ax.errorbar(row["mean"], i + 0.12, xerr=row["std"] or None, fmt="o", color="tab:blue", capsize=3,
+                    label=legend.pop("ours", None))
+        seeds = f" ({row['n_seeds']} seeds)" if row["n_seeds"] > 1 else ""
+        ax.annotate(f"{row['mean']:.2f}{seeds}", (row["mean"], i + 0.12), xytext=(7, 3),
+                    textcoords="offset points", fontsize=8, color="tab:blue")
+        if row["tutorial"] is not None:
+            ax.plot(row["tutorial"], i - 0.12, "D", color="tab:orange", markerfacecolor="none",
+                    label=legend.pop("tutorial", None))
+            ax.annotate(f"{row['tutorial']:.2f}", (row["tutorial"], i - 0.12), xytext=(7, -10),
+                        textcoords="offset points", fontsize=8, color="tab:orange")
+        else:
+            ax.annotate("no tutorial number", (row["mean"], i - 0.12), xytext=(7, -10),
+                        textcoords="offset points", fontsize=8, color="grey")
+    ax.set_yticks(y, [row["label"] for row in rows])
+    ax.set_xscale("log")  # logistic regression's 7.5 % and the deep nets' ~1 % on one readable axis
+    values = [v for row in rows for v in (row["mean"] - row["std"], row["mean"] + row["std"], row["tutorial"])
+              if v is not None and v > 0]
+    ax.set_xlim(min(values) / 1.15, max(values) * 1.3)  # room for the value labels
+    ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator([0.5, 0.7, 1, 1.5, 2, 3, 5, 7, 10, 15, 20, 30, 50]))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xlabel("MNIST test error (%), log scale")
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.grid(True, axis="x", which="both", linewidth=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title("Test error: this reproduction against the tutorial's reported numbers", fontsize=10)
     figure.tight_layout()
     _save_figure(path, figure)
