@@ -47,6 +47,7 @@ rule all:
     input:
         [table_path(table, config["preset"]) for table in config["models"]],
         [figure_paths(table, config["preset"]) for table in config["models"]],
+        headline_figure_paths(config["preset"]),
         tutorial_table_targets(config["preset"]),
 
 

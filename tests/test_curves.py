@@ -135,6 +135,24 @@ def test_best_epoch_is_the_first_lowest_validation(tmp_path):
     assert curves.best_epoch(run) == (first_lowest, 1.25) == (4.0, 1.25)
 
 
+def test_the_repeats_lightning_writes_at_the_next_step_are_dropped(tmp_path):
+    """With log_every_n_steps=1, Lightning writes a value logged in on_train_batch_end again at the next step."""
+    run = write_run(tmp_path / "run", ERRORS, patience=100)  # validations at half epochs, 2 steps apart
+    expected = curves.validation_curve(run)
+    log = pd.read_csv(run / "logs" / "metrics.csv")
+    columns = ["val/error", "val/best_error", "val/patience"]
+    for i in log.index[log["val/error"].notna()]:
+        if i + 1 < len(log) - 1 and pd.isna(log.loc[i + 1, "val/error"]):
+            log.loc[i + 1, columns] = log.loc[i, columns]
+    assert log["val/error"].notna().sum() > len(expected)
+    log.to_csv(run / "logs" / "metrics.csv", index=False)
+    pd.testing.assert_frame_equal(curves.validation_curve(run), expected)
+    log.loc[log["val/error"].notna().idxmax() + 1, "val/error"] = 99.0  # not a repeat: a validation out of place
+    log.to_csv(run / "logs" / "metrics.csv", index=False)
+    with pytest.raises(ValueError, match="steps do not match"):
+        curves.validation_curve(run)
+
+
 def test_a_log_that_does_not_match_its_config_is_refused(tmp_path):
     run = write_run(tmp_path / "run", ERRORS)
     config = yaml.safe_load((run / "config.yaml").read_text())

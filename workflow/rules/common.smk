@@ -169,7 +169,7 @@ def figure_paths(table, preset):
     if table in MUSIC_TABLES:
         return [f"{folder}/{table}_{figure}.png" for figure in MUSIC_FIGURES] + music_sample_paths(table, preset)
     return [f"{folder}/{model}_{figure}.png" for model in TABLES[table]
-            for figure in run_config(model, preset)["model"].get("figures", [])]
+            for figure in run_config(model, preset)["model"].get("figures", [])] + curve_figure_paths(table, preset)
 
 
 def table_runs(table, preset):
@@ -296,3 +296,37 @@ def tutorial_table_targets(preset):
     if config["partial_tutorial_table"] or set(TUTORIAL_TABLE_SOURCES) <= set(config["models"]):
         return tutorial_table_paths(preset)
     return []
+
+
+# Curves from the runs' saved logs (dltutorials.stages.curves): per table, the validation error
+# against the epoch of its supervised runs (`learning`) and the cost per epoch of its pretrained
+# layers (`pretraining`), every seed a line; `headline`: every classifier's test error beside the
+# tutorial's.
+def curve_kinds(table, preset):
+    if table not in TABLES:
+        return []
+    models = TABLES[table]
+    return [kind for kind, has in (("learning", any("module" in run_config(m, preset)["model"] for m in models)),
+                                   ("pretraining", any(n_pretrained_layers(m, preset) for m in models))) if has]
+
+
+def curve_inputs(table, preset, curve):
+    runs = table_runs(table, preset)
+    if curve == "learning":
+        return [f"{run['run_dir']}/metrics.json" for run in runs]
+    return [path for run in runs for path in pretrained_layer_files(run["model"], preset, run["seed"])]
+
+
+def classifier_tables(preset):
+    """Tables of config `models` whose runs end with a test error (the headline figure's)."""
+    return [table for table in config["models"] if "learning" in curve_kinds(table, preset)]
+
+
+def curve_figure_paths(table, preset):
+    folder = "results/figures" if preset == "paper" else f"results/{preset}/figures"
+    return [f"{folder}/{table}_{curve}.png" for curve in curve_kinds(table, preset)]
+
+
+def headline_figure_paths(preset):
+    folder = "results/figures" if preset == "paper" else f"results/{preset}/figures"
+    return [f"{folder}/headline.png"] if classifier_tables(preset) else []

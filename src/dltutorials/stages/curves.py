@@ -103,11 +103,19 @@ def validation_curve(run_dir: str | Path) -> pd.DataFrame:
     step = validations["step"].to_numpy(dtype=int)
     epoch_index, chunk = np.divmod(step, len(bounds))
     updates = epoch_index * n + np.array([end for _, end in bounds])[chunk]
-    # both hold for a log written with this config: a wrong chunk layout would place the points wrongly
-    if not np.array_equal(epoch_index, validations["epoch"].to_numpy(dtype=int)) or np.any(updates % frequency):
+    # Lightning writes a value logged in on_train_batch_end again with the next step: a row whose
+    # step does not end at a validation is such a repeat, and is dropped.
+    at_validation = updates % frequency == 0
+    errors = validations["val/error"].to_numpy(dtype=float)
+    repeat = np.zeros_like(at_validation)
+    repeat[1:] = (step[1:] == step[:-1] + 1) & (errors[1:] == errors[:-1])
+    # these hold for a log written with this config: a wrong chunk layout would place the points wrongly
+    if not at_validation.any() or np.any(~at_validation & ~repeat) or not np.array_equal(
+            epoch_index[at_validation], validations["epoch"].to_numpy(dtype=int)[at_validation]):
         raise ValueError(f"{log_file}: steps do not match {run_dir / 'config.yaml'} ({len(bounds)} steps per epoch, "
                          f"a validation every {frequency} updates)")
-    return pd.DataFrame({"epoch": updates / n, "valid_error": validations["val/error"].to_numpy(dtype=float)})
+    return pd.DataFrame({"epoch": updates[at_validation] / n,
+                         "valid_error": errors[at_validation]})
 
 
 def best_epoch(run_dir: str | Path) -> tuple[float, float]:
