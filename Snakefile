@@ -3,6 +3,7 @@
 #   snakemake --cores 4                          # paper preset: results/<model>.csv for every model, figures
 #   snakemake --cores 4 results/mlp.csv          # one model, paper preset
 #   snakemake --cores 4 --config preset=quick    # results/quick/*.csv
+#   snakemake --cores 4 --config 'overrides=[data=foo]'   # another dataset: results/foo/*.csv (README)
 #
 # Hyperparameters live in the Hydra configs under conf/; this file only wires stages.
 
@@ -43,8 +44,8 @@ if config["cap_cores_at_machine"] and workflow.local_exec and not workflow.remot
 
 rule all:
     input:
-        [table_path(table, config["preset"]) for table in config["models"]],
-        [figure_paths(table, config["preset"]) for table in config["models"]],
+        [table_path(table, config["preset"], DATASET) for table in config["models"]],
+        [figure_paths(table, config["preset"], DATASET) for table in config["models"]],
 
 
 include: "workflow/rules/data.smk"
