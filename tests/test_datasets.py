@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hydra import compose as hydra_compose
+from hydra import initialize_config_dir
 
 from conftest import SNAKEMAKE, snakemake
-from dltutorials.config import ConfigError, available, compose
+from dltutorials.config import CONFIG_DIR, ConfigError, available, compose
 
 DATASET = "mirrored"
 SIZES = {"train": 600, "valid": 200, "test": 200}
@@ -73,6 +75,9 @@ def test_a_users_dataset_composes_and_its_runs_name_it(user_configs):
     assert cfg.data.sizes.test == 200
     assert cfg.paths.run_dir == f"results/runs/tiny/dbn/{DATASET}/seed1234"
     assert compose(["model=dbn", "preset=tiny"]).paths.run_dir == "results/runs/tiny/dbn/seed1234", "MNIST's as before"
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        hand_run = hydra_compose("config", [f"data={DATASET}", "preset=tiny", "model=mlp"], return_hydra_config=True)
+    assert hand_run.hydra.run.dir.startswith(f"results/hand_runs/tiny/mlp/{DATASET}/")
 
 
 def test_a_bad_folder_of_configs_is_refused_in_one_line(user_configs, monkeypatch, tmp_path):
@@ -140,6 +145,23 @@ def test_every_layerwise_job_of_another_dataset_names_it(user_configs, tmp_path)
     (["overrides=[data=nottingham]"], r"config overrides: data=nottingham is not one of the image datasets"),
 ])
 def test_a_dataset_that_is_not_an_image_dataset_is_refused_in_one_line(user_configs, tmp_path, args, error):
-    result = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "-n", "--config", *args],
+    assert_refused(tmp_path, args, error)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("file_name, name, error", [
+    ("quick", "quick", r"data=quick: an image dataset's name is .* not one of the presets"),
+    ("runs", "runs", r"data=runs: an image dataset's name is .* not one of the presets .* \['data', "),
+    ("other", DATASET, r"data=other: data.name must be 'other' \(the config's file name\), got 'mirrored'"),
+])
+def test_a_dataset_named_like_a_results_folder_or_not_after_its_file_is_refused(user_configs, tmp_path, file_name,
+                                                                                 name, error):
+    text = (user_configs / "data" / f"{DATASET}.yaml").read_text()
+    (user_configs / "data" / f"{file_name}.yaml").write_text(text.replace(f"name: {DATASET}\n", f"name: {name}\n"))
+    assert_refused(tmp_path, [], error)
+
+
+def assert_refused(workdir, config, error):
+    result = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "-n", "--config", "preset=tiny", *config],
                             capture_output=True, text=True, timeout=300)
-    assert result.returncode != 0 and re.search(error, result.stdout + result.stderr)
+    assert result.returncode != 0 and re.search(error, result.stdout + result.stderr), result.stderr[-2000:]
