@@ -7,6 +7,7 @@ the tests; ``validate`` rejects bad values before any training starts.
 from __future__ import annotations
 
 import inspect
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,24 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = PROJECT_ROOT / "conf"
 
 
+# A folder laid out like conf/ whose configs add to the project's, e.g. a dataset of one's own in
+# <folder>/data/<name>.yaml: the primary configs put it on Hydra's search path (hydra.searchpath).
+USER_CONFIG_ENV = "DLTUTORIALS_CONFIG_DIR"
+# The tutorial's dataset: its results keep the paths they always had, those of any other dataset name it.
+TUTORIAL_DATASET = "mnist"
+
+
 class ConfigError(ValueError):
     """A setting that cannot work; the message names its full key."""
+
+
+def dataset_folder(dataset: str) -> str:
+    """The part of a result's path that names its dataset: '' for the tutorial's MNIST, '<dataset>/' otherwise."""
+    return "" if dataset == TUTORIAL_DATASET else f"{dataset}/"
+
+
+# ${dataset_folder:${data.name}} in conf/paths/default.yaml and the hand-run folder of conf/config.yaml.
+OmegaConf.register_new_resolver("dataset_folder", dataset_folder, replace=True)
 
 
 def compose(overrides: list[str] | tuple[str, ...] = (), config_name: str = "config") -> DictConfig:
@@ -29,9 +46,26 @@ def compose(overrides: list[str] | tuple[str, ...] = (), config_name: str = "con
         return hydra_compose(config_name=config_name, overrides=list(overrides))
 
 
+def config_dirs() -> list[Path]:
+    """conf/, then the user's folder of configs ($DLTUTORIALS_CONFIG_DIR) if set."""
+    user = os.environ.get(USER_CONFIG_ENV)
+    if not user:
+        return [CONFIG_DIR]
+    if not Path(user).is_dir():
+        raise ConfigError(f"{USER_CONFIG_ENV}={user} is not a directory (a folder laid out like conf/, "
+                          f"e.g. with data/<name>.yaml)")
+    return [CONFIG_DIR, Path(user)]
+
+
 def available(group: str) -> list[str]:
-    """Options of a config group, e.g. ``available("model")``."""
-    return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+    """Options of a config group, e.g. ``available("model")``, from conf/ and $DLTUTORIALS_CONFIG_DIR."""
+    names: dict[str, Path] = {}
+    for folder in config_dirs():
+        for path in sorted((folder / group).glob("*.yaml")):
+            if path.stem in names:  # Hydra would silently take conf/'s
+                raise ConfigError(f"{path} has the name of {names[path.stem]}: give it another name")
+            names[path.stem] = path
+    return sorted(names)
 
 
 # Keys checked wherever they appear in the model and data sections.

@@ -2,17 +2,29 @@
 # so the DAG follows conf/ and there is one source of truth.
 
 import functools
+import re
 import shlex
 import sys
 
 from dltutorials import fingerprints, tutorial_table
-from dltutorials.config import ConfigError, available, compose, validate as validate_run, validate_hmc, validate_music
+from dltutorials.config import (TUTORIAL_DATASET, USER_CONFIG_ENV, ConfigError, available, compose, dataset_folder,
+                                 validate as validate_run, validate_hmc, validate_music)
 
 PYTHON = shlex.quote(sys.executable)
 FIRST_SEED = config["seeds"][0]
 SPLITS = ["train", "valid", "test"]
-MODELS = available("model")
-PRESETS = available("preset")
+
+
+def options(group):
+    """The configs of a group, from conf/ and the user's $DLTUTORIALS_CONFIG_DIR; a bad folder stops the DAG here."""
+    try:
+        return available(group)
+    except ConfigError as error:
+        raise WorkflowError(str(error))
+
+
+MODELS = options("model")
+PRESETS = options("preset")
 
 if config["preset"] not in PRESETS:
     raise WorkflowError(f"config preset={config['preset']!r} is not one of {PRESETS} (conf/preset/)")
@@ -28,17 +40,35 @@ for _model in MODELS:
     TABLES.setdefault(table_of(_model), []).append(_model)
 # Tables of samplers, not trained models: hybrid Monte-Carlo (conf/hmc.yaml, workflow/rules/hmc.smk).
 SAMPLER_TABLES = ["hmc"]
-HMC_TARGETS = available("hmc_target")
+HMC_TARGETS = options("hmc_target")
 HMC_FIGURES = ["samples", "adaptation"]
 # The RNN-RBM (conf/rnnrbm.yaml, workflow/rules/music.smk) on each piano-roll dataset
 # (data.kind in conf/data/): its table is rnnrbm for the tutorial's Nottingham tunes,
 # rnnrbm_<dataset> for any other, so results of different datasets never share a file.
-DATA_KINDS = {name: compose([f"data={name}"]).data.get("kind", "images") for name in available("data")}
+def data_kind(name):
+    """images or piano_roll; a dataset's files go to results/data/<name>/, so data.name must be that name."""
+    data = compose([f"data={name}"]).data
+    if data.get("name") != name:
+        raise WorkflowError(f"data={name}: data.name must be {name!r} (the config's file name), got {data.get('name')!r}")
+    return data.get("kind", "images")
+
+
+DATA_KINDS = {name: data_kind(name) for name in options("data")}
 IMAGE_DATASETS = [name for name, kind in DATA_KINDS.items() if kind == "images"]
 PIANO_ROLL_DATASETS = [name for name, kind in DATA_KINDS.items() if kind == "piano_roll"]
 MUSIC_TABLES = {("rnnrbm" if name == "nottingham" else f"rnnrbm_{name}"): name for name in PIANO_ROLL_DATASETS}
 MUSIC_FIGURES = ["samples", "monitor"]
-MUSIC_VARIANTS = available("rnnrbm_variant")
+MUSIC_VARIANTS = options("rnnrbm_variant")
+# The image models' paths name any dataset but the tutorial's MNIST (results/<dataset>/, results/<preset>/<dataset>/,
+# results/runs/<preset>/<model>/<dataset>/): its name must not be one of a preset or of the pipeline's own folders.
+OTHER_IMAGE_DATASETS = [name for name in IMAGE_DATASETS if name != TUTORIAL_DATASET]
+RESULTS_FOLDERS = ["data", "figures", "hand_runs", "logs", "runs", "sweeps", *MUSIC_TABLES]
+for _name in OTHER_IMAGE_DATASETS:
+    if not re.fullmatch(r"[a-z0-9_]+", _name) or _name in PRESETS or _name in RESULTS_FOLDERS:
+        raise WorkflowError(f"data={_name}: an image dataset's name is lower-case letters, digits and _, and not "
+                            f"one of the presets {PRESETS} or {RESULTS_FOLDERS}: rename data/{_name}.yaml")
+# The dataset wildcard of the rules whose paths name it ("(?!)" matches nothing: no such dataset).
+OTHER_DATASET_PATTERN = "|".join(OTHER_IMAGE_DATASETS) or "(?!)"
 for _variant in config["rnnrbm_variants"]:
     if _variant not in MUSIC_VARIANTS:
         raise WorkflowError(f"config rnnrbm_variants: {_variant!r} is not one of {MUSIC_VARIANTS} (conf/rnnrbm_variant/)")
@@ -92,13 +122,17 @@ MIRROR_ENV = f"DLTUTORIALS_DATA_MIRROR={shlex.quote(config['data_mirror'])} " if
 # not as rule parameters: what they change is in the fingerprints, so only the
 # jobs whose settings they change rerun. Each goes where its key is: sampler,
 # chains and dtype to the HMC runs (conf/hmc.yaml), trainer to both, the rest
-# to the models (conf/config.yaml).
+# to the models (conf/config.yaml); `data=<name>` picks the models' dataset (below).
 def _section(override):
     return override.lstrip("+~").split("=")[0].split(".")[0]
 
 
+def _chooses_dataset(override):
+    return override.lstrip("+").split("=")[0] == "data"
+
+
 HMC_ONLY, SHARED = ("sampler", "chains", "dtype"), ("trainer",)
-MODEL_OVERRIDE_LIST = [o for o in config["overrides"] if _section(o) not in HMC_ONLY]
+MODEL_OVERRIDE_LIST = [o for o in config["overrides"] if _section(o) not in HMC_ONLY and not _chooses_dataset(o)]
 HMC_OVERRIDE_LIST = [o for o in config["overrides"] if _section(o) in HMC_ONLY + SHARED]
 OVERRIDES = " ".join(shlex.quote(o) for o in MODEL_OVERRIDE_LIST)
 HMC_OVERRIDES = " ".join(shlex.quote(o) for o in HMC_OVERRIDE_LIST)
@@ -106,93 +140,120 @@ HMC_OVERRIDES = " ".join(shlex.quote(o) for o in HMC_OVERRIDE_LIST)
 MUSIC_OVERRIDE_LIST = [o for o in config["overrides"] if _section(o) in SHARED] + config["rnnrbm_overrides"]
 MUSIC_OVERRIDES = " ".join(shlex.quote(o) for o in MUSIC_OVERRIDE_LIST)
 
+# The image models' dataset: the last `data=<name>` of the overrides, else the tutorial's MNIST. It only picks
+# what the default target builds: the dataset is a wildcard of the image models' rules and each job gets
+# data=<dataset>, so datasets build side by side (results/tiny/mlp.csv beside results/tiny/<dataset>/mlp.csv).
+DATASET = ([TUTORIAL_DATASET] + [o.split("=", 1)[1] for o in config["overrides"] if _chooses_dataset(o)])[-1]
+if DATASET not in IMAGE_DATASETS:
+    raise WorkflowError(f"config overrides: data={DATASET} is not one of the image datasets {IMAGE_DATASETS} "
+                        f"(conf/data/, or data/ in the folder ${USER_CONFIG_ENV})")
+
+
+def dataset_of(wildcards):
+    """The dataset of an image model's job: its `dataset` wildcard; MNIST's paths have none."""
+    return wildcards.get("dataset", TUTORIAL_DATASET)
+
 
 @functools.cache
-def run_config(model, preset):
+def run_config(model, preset, dataset):
     """The resolved Hydra config of one run as a dict (validated: bad values stop the DAG here)."""
-    cfg = compose([*MODEL_OVERRIDE_LIST, f"model={model}", f"preset={preset}"])
+    cfg = compose([*MODEL_OVERRIDE_LIST, f"model={model}", f"preset={preset}", f"data={dataset}"])
     try:
         return validate_run(cfg)
     except ConfigError as error:
-        raise WorkflowError(f"model={model} preset={preset}: {error}")
+        raise WorkflowError(f"model={model} preset={preset} data={dataset}: {error}")
 
 
 # What each kind of job's numbers depend on is defined once, in dltutorials.fingerprints.
-def training_fingerprint(model, preset):
-    return fingerprints.as_text(fingerprints.training_settings(run_config(model, preset)))
+def training_fingerprint(model, preset, dataset):
+    return fingerprints.as_text(fingerprints.training_settings(run_config(model, preset, dataset)))
 
 
-def layer_fingerprint(model, preset, k):
-    return fingerprints.as_text(fingerprints.layer_settings(run_config(model, preset), k))
+def layer_fingerprint(model, preset, dataset, k):
+    return fingerprints.as_text(fingerprints.layer_settings(run_config(model, preset, dataset), k))
 
 
-def figure_fingerprint(model, preset, figure):
-    return fingerprints.as_text(fingerprints.figure_settings(run_config(model, preset), figure))
+def figure_fingerprint(model, preset, dataset, figure):
+    return fingerprints.as_text(fingerprints.figure_settings(run_config(model, preset, dataset), figure))
 
 
-def n_pretrained_layers(model, preset):
-    cfg = run_config(model, preset)["model"]
+def n_pretrained_layers(model, preset, dataset):
+    cfg = run_config(model, preset, dataset)["model"]
     return len(cfg["hidden_sizes"]) if "pretrain" in cfg else 0
 
 
-def pretrained_layer_files(model, preset, seed):
-    layers = range(1, n_pretrained_layers(model, preset) + 1)
-    return [f"{run_dir(model, preset, seed)}/layer{k}/layer.pt" for k in layers]
+def pretrained_layer_files(model, preset, dataset, seed):
+    layers = range(1, n_pretrained_layers(model, preset, dataset) + 1)
+    return [f"{run_dir(model, preset, dataset, seed)}/layer{k}/layer.pt" for k in layers]
 
 
-def layer_input(model, preset, seed, k):
+def layer_input(model, preset, dataset, seed, k):
     """Layer 1 learns from the prepared training split, layer k from layer k-1's codes."""
     if k == 1:
-        return prepared_data(model, preset)[0]
-    return f"{run_dir(model, preset, seed)}/layer{k - 1}/codes.npy"
+        return prepared_data(model, preset, dataset)[0]
+    return f"{run_dir(model, preset, dataset, seed)}/layer{k - 1}/codes.npy"
 
 
-def prepared_data(model, preset):
-    data_dir = run_config(model, preset)["data"]["prepared_dir"]
+def prepared_data(model, preset, dataset):
+    data_dir = run_config(model, preset, dataset)["data"]["prepared_dir"]
     return [f"{data_dir}/{split}.npz" for split in SPLITS]
 
 
-def run_dir(model, preset, seed):
-    return f"results/runs/{preset}/{model}/seed{seed}"
+def run_dir(model, preset, dataset, seed):
+    """results/runs/<preset>/<model>/[<dataset>/]seed<N>, as paths.run_dir in conf/paths/default.yaml."""
+    return f"results/runs/{preset}/{model}/{dataset_folder(dataset)}seed{seed}"
 
 
-def table_path(table, preset):
-    """results/<table>.csv for the paper preset, results/<preset>/<table>.csv otherwise."""
-    return f"results/{table}.csv" if preset == "paper" else f"results/{preset}/{table}.csv"
+def results_folder(table, preset, dataset):
+    """Where a table and its figures go: results/, then <preset>/ for a preset other than paper, then <dataset>/
+    for an image model's table on a dataset other than MNIST (HMC and music tables name no image dataset)."""
+    return image_results_folder(preset, dataset) if table in TABLES else image_results_folder(preset, TUTORIAL_DATASET)
 
 
-def figure_paths(table, preset):
-    """Figures of a table's models (model config `figures`), paper ones under results/figures/."""
-    folder = "results/figures" if preset == "paper" else f"results/{preset}/figures"
+def image_results_folder(preset, dataset):
+    """results/[<preset>/][<dataset>/] of an image model's table and figures."""
+    return ("results/" if preset == "paper" else f"results/{preset}/") + dataset_folder(dataset)
+
+
+def table_path(table, preset, dataset):
+    """results/[<preset>/][<dataset>/]<table>.csv"""
+    return f"{results_folder(table, preset, dataset)}{table}.csv"
+
+
+def figure_paths(table, preset, dataset):
+    """Figures of a table's models (model config `figures`): results/[<preset>/][<dataset>/]figures/."""
+    folder = f"{results_folder(table, preset, dataset)}figures"
     if table == "hmc":
         return [f"{folder}/hmc_{figure}.png" for figure in HMC_FIGURES]
     if table in MUSIC_TABLES:
         return [f"{folder}/{table}_{figure}.png" for figure in MUSIC_FIGURES] + music_sample_paths(table, preset)
     return [f"{folder}/{model}_{figure}.png" for model in TABLES[table]
-            for figure in run_config(model, preset)["model"].get("figures", [])] + curve_figure_paths(table, preset)
+            for figure in run_config(model, preset, dataset)["model"].get("figures", [])] \
+        + curve_figure_paths(table, preset, dataset)
 
 
-def table_runs(table, preset):
+def table_runs(table, preset, dataset):
     """Every run a table collects: each member model (or HMC target), each seed."""
     if table == "hmc":
         return hmc_runs(preset)
     if table in MUSIC_TABLES:
         return music_runs(table, preset)
-    return [{"model": model, "preset": preset, "seed": seed, "dataset": run_config(model, preset)["data"]["name"],
-             "run_dir": run_dir(model, preset, seed)} for model in TABLES[table] for seed in config["seeds"]]
+    return [{"model": model, "preset": preset, "seed": seed,
+             "dataset": run_config(model, preset, dataset)["data"]["name"],
+             "run_dir": run_dir(model, preset, dataset, seed)} for model in TABLES[table] for seed in config["seeds"]]
 
 
-def run_result(model, preset, seed):
+def run_result(model, preset, dataset, seed):
     """The file that marks a finished run: metrics.json, or the top layer of a pretraining-only model."""
-    if "module" in run_config(model, preset)["model"]:
-        return f"{run_dir(model, preset, seed)}/metrics.json"
-    return pretrained_layer_files(model, preset, seed)[-1]
+    if "module" in run_config(model, preset, dataset)["model"]:
+        return f"{run_dir(model, preset, dataset, seed)}/metrics.json"
+    return pretrained_layer_files(model, preset, dataset, seed)[-1]
 
 
-def table_inputs(table, preset):
+def table_inputs(table, preset, dataset):
     if table == "hmc" or table in MUSIC_TABLES:
-        return [f"{run['run_dir']}/metrics.json" for run in table_runs(table, preset)]
-    return [run_result(run["model"], preset, run["seed"]) for run in table_runs(table, preset)]
+        return [f"{run['run_dir']}/metrics.json" for run in table_runs(table, preset, dataset)]
+    return [run_result(run["model"], preset, dataset, run["seed"]) for run in table_runs(table, preset, dataset)]
 
 
 @functools.cache
@@ -286,9 +347,10 @@ def tutorial_table_paths(preset):
 
 
 def tutorial_table_inputs(preset):
-    """Every table the tutorial table reads, or with config partial_tutorial_table those in `models` only."""
+    """Every table the tutorial table reads (the tutorial's datasets), or with config partial_tutorial_table
+    those in `models` only."""
     tables = [t for t in TUTORIAL_TABLE_SOURCES if t in config["models"] or not config["partial_tutorial_table"]]
-    return [table_path(table, preset) for table in tables]
+    return [table_path(table, preset, TUTORIAL_DATASET) for table in tables]
 
 
 def tutorial_table_targets(preset):
@@ -301,32 +363,49 @@ def tutorial_table_targets(preset):
 # Curves from the runs' saved logs (dltutorials.stages.curves): per table, the validation error
 # against the epoch of its supervised runs (`learning`) and the cost per epoch of its pretrained
 # layers (`pretraining`), every seed a line; `headline`: every classifier's test error beside the
-# tutorial's.
-def curve_kinds(table, preset):
+# tutorial's. One rule each for every preset and dataset: the {folder} wildcard is the part of
+# results/{folder}figures/ that names them ("" for the paper preset on MNIST, see results_folder).
+FIGURE_FOLDERS = {image_results_folder(preset, dataset)[len("results/"):]: (preset, dataset)
+                  for preset in PRESETS for dataset in IMAGE_DATASETS}
+
+
+def curve_kinds(table, preset, dataset):
     if table not in TABLES:
         return []
     models = TABLES[table]
-    return [kind for kind, has in (("learning", any("module" in run_config(m, preset)["model"] for m in models)),
-                                   ("pretraining", any(n_pretrained_layers(m, preset) for m in models))) if has]
+    supervised = any("module" in run_config(m, preset, dataset)["model"] for m in models)
+    pretrained = any(n_pretrained_layers(m, preset, dataset) for m in models)
+    return [kind for kind, has in (("learning", supervised), ("pretraining", pretrained)) if has]
 
 
-def curve_inputs(table, preset, curve):
-    runs = table_runs(table, preset)
+def curve_inputs(table, folder, curve):
+    preset, dataset = FIGURE_FOLDERS[folder]
+    runs = table_runs(table, preset, dataset)
     if curve == "learning":
         return [f"{run['run_dir']}/metrics.json" for run in runs]
-    return [path for run in runs for path in pretrained_layer_files(run["model"], preset, run["seed"])]
+    return [path for run in runs for path in pretrained_layer_files(run["model"], preset, dataset, run["seed"])]
 
 
-def classifier_tables(preset):
+def curve_run_dirs(table, folder):
+    return [run["run_dir"] for run in table_runs(table, *FIGURE_FOLDERS[folder])]
+
+
+def classifier_tables(preset, dataset):
     """Tables of config `models` whose runs end with a test error (the headline figure's)."""
-    return [table for table in config["models"] if "learning" in curve_kinds(table, preset)]
+    return [table for table in config["models"] if "learning" in curve_kinds(table, preset, dataset)]
 
 
-def curve_figure_paths(table, preset):
-    folder = "results/figures" if preset == "paper" else f"results/{preset}/figures"
-    return [f"{folder}/{table}_{curve}.png" for curve in curve_kinds(table, preset)]
+def headline_inputs(folder):
+    preset, dataset = FIGURE_FOLDERS[folder]
+    return [table_path(table, preset, dataset) for table in classifier_tables(preset, dataset)]
 
 
-def headline_figure_paths(preset):
-    folder = "results/figures" if preset == "paper" else f"results/{preset}/figures"
-    return [f"{folder}/headline.png"] if classifier_tables(preset) else []
+def curve_figure_paths(table, preset, dataset):
+    folder = f"{results_folder(table, preset, dataset)}figures"
+    return [f"{folder}/{table}_{curve}.png" for curve in curve_kinds(table, preset, dataset)]
+
+
+def headline_figure_paths(preset, dataset):
+    if not classifier_tables(preset, dataset):
+        return []
+    return [f"{image_results_folder(preset, dataset)}figures/headline.png"]

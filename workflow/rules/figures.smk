@@ -1,14 +1,15 @@
 # The tutorial's figures: first-layer filters of the pretrained models, samples from the RBM.
-# Drawn from the first seed's run; the paper preset's go to results/figures/.
+# Drawn from the first seed's run; the paper preset's go to results/figures/, those of an
+# image dataset other than MNIST to results/[<preset>/]<dataset>/figures/ (the `_on_dataset` rules).
 
 
 rule figure_paper:
     input:
-        lambda w: pretrained_layer_files(w.model, "paper", config["seeds"][0])[0],
+        lambda w: pretrained_layer_files(w.model, "paper", TUTORIAL_DATASET, config["seeds"][0])[0],
     output:
         "results/figures/{model}_{figure}.png",
     params:
-        settings=lambda w: figure_fingerprint(w.model, "paper", w.figure),
+        settings=lambda w: figure_fingerprint(w.model, "paper", TUTORIAL_DATASET, w.figure),
     log:
         "results/logs/figure_paper_{model}_{figure}.log",
     shell:
@@ -16,13 +17,29 @@ rule figure_paper:
         " preset=paper seed={FIRST_SEED} {OVERRIDES} > {log} 2>&1"
 
 
+rule figure_paper_on_dataset:
+    input:
+        lambda w: pretrained_layer_files(w.model, "paper", w.dataset, config["seeds"][0])[0],
+    output:
+        "results/{dataset}/figures/{model}_{figure}.png",
+    params:
+        settings=lambda w: figure_fingerprint(w.model, "paper", w.dataset, w.figure),
+    wildcard_constraints:
+        dataset=OTHER_DATASET_PATTERN,
+    log:
+        "results/logs/figure_paper_{dataset}_{model}_{figure}.log",
+    shell:
+        "{PYTHON} -m dltutorials.stages.figures {wildcards.figure} {output} model={wildcards.model}"
+        " preset=paper data={wildcards.dataset} seed={FIRST_SEED} {OVERRIDES} > {log} 2>&1"
+
+
 rule figure:
     input:
-        lambda w: pretrained_layer_files(w.model, w.preset, config["seeds"][0])[0],
+        lambda w: pretrained_layer_files(w.model, w.preset, TUTORIAL_DATASET, config["seeds"][0])[0],
     output:
         "results/{preset}/figures/{model}_{figure}.png",
     params:
-        settings=lambda w: figure_fingerprint(w.model, w.preset, w.figure),
+        settings=lambda w: figure_fingerprint(w.model, w.preset, TUTORIAL_DATASET, w.figure),
     wildcard_constraints:
         preset="|".join(p for p in PRESETS if p != "paper"),
     log:
@@ -32,61 +49,49 @@ rule figure:
         " preset={wildcards.preset} seed={FIRST_SEED} {OVERRIDES} > {log} 2>&1"
 
 
-# Curves from the runs' saved logs (dltutorials.stages.curves; the figures' lists are in common.smk).
-CURVE_SHELL = ("{PYTHON} -m dltutorials.stages.curves {wildcards.curve} {output} {params.run_dirs}"
-               " > {log} 2>&1")
-
-
-rule curve_paper:
+rule figure_on_dataset:
     input:
-        lambda w: curve_inputs(w.table, "paper", w.curve),
+        lambda w: pretrained_layer_files(w.model, w.preset, w.dataset, config["seeds"][0])[0],
     output:
-        "results/figures/{table}_{curve}.png",
+        "results/{preset}/{dataset}/figures/{model}_{figure}.png",
     params:
-        run_dirs=lambda w: [run["run_dir"] for run in table_runs(w.table, "paper")],
-    wildcard_constraints:
-        curve="learning|pretraining",
-    log:
-        "results/logs/curve_paper_{table}_{curve}.log",
-    shell:
-        CURVE_SHELL
-
-
-rule curve:
-    input:
-        lambda w: curve_inputs(w.table, w.preset, w.curve),
-    output:
-        "results/{preset}/figures/{table}_{curve}.png",
-    params:
-        run_dirs=lambda w: [run["run_dir"] for run in table_runs(w.table, w.preset)],
+        settings=lambda w: figure_fingerprint(w.model, w.preset, w.dataset, w.figure),
     wildcard_constraints:
         preset="|".join(p for p in PRESETS if p != "paper"),
+        dataset=OTHER_DATASET_PATTERN,
+    log:
+        "results/logs/figure_{preset}_{dataset}_{model}_{figure}.log",
+    shell:
+        "{PYTHON} -m dltutorials.stages.figures {wildcards.figure} {output} model={wildcards.model}"
+        " preset={wildcards.preset} data={wildcards.dataset} seed={FIRST_SEED} {OVERRIDES} > {log} 2>&1"
+
+
+# Curves from the runs' saved logs (dltutorials.stages.curves; the lists are in common.smk), for
+# every preset and dataset: {folder} is "", "<preset>/", "<dataset>/" or "<preset>/<dataset>/".
+rule curve:
+    input:
+        lambda w: curve_inputs(w.table, w.folder, w.curve),
+    output:
+        "results/{folder}figures/{table}_{curve}.png",
+    params:
+        run_dirs=lambda w: curve_run_dirs(w.table, w.folder),
+    wildcard_constraints:
+        folder="|".join(sorted(FIGURE_FOLDERS, key=len, reverse=True)),
         curve="learning|pretraining",
     log:
-        "results/logs/curve_{preset}_{table}_{curve}.log",
+        "results/logs/curve_{folder}{table}_{curve}.log",
     shell:
-        CURVE_SHELL
-
-
-rule headline_paper:
-    input:
-        lambda w: [table_path(table, "paper") for table in classifier_tables("paper")],
-    output:
-        "results/figures/headline.png",
-    log:
-        "results/logs/headline_paper.log",
-    shell:
-        "{PYTHON} -m dltutorials.stages.curves headline {output} {input} > {log} 2>&1"
+        "{PYTHON} -m dltutorials.stages.curves {wildcards.curve} {output} {params.run_dirs} > {log} 2>&1"
 
 
 rule headline:
     input:
-        lambda w: [table_path(table, w.preset) for table in classifier_tables(w.preset)],
+        lambda w: headline_inputs(w.folder),
     output:
-        "results/{preset}/figures/headline.png",
+        "results/{folder}figures/headline.png",
     wildcard_constraints:
-        preset="|".join(p for p in PRESETS if p != "paper"),
+        folder="|".join(sorted(FIGURE_FOLDERS, key=len, reverse=True)),
     log:
-        "results/logs/headline_{preset}.log",
+        "results/logs/headline_{folder}figures.log",
     shell:
         "{PYTHON} -m dltutorials.stages.curves headline {output} {input} > {log} 2>&1"

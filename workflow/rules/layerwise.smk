@@ -1,14 +1,15 @@
 # Greedy layer-wise pretraining (tutorial sections 8.2 and 10.1): one job and one
 # artifact per layer; the training set's codes at each layer are computed once.
+# As in supervised.smk, each rule has a twin for an image dataset other than MNIST.
 
 
 rule pretrain_layer:
     input:
-        lambda w: layer_input(w.model, w.preset, w.seed, int(w.layer)),
+        lambda w: layer_input(w.model, w.preset, TUTORIAL_DATASET, w.seed, int(w.layer)),
     output:
         "results/runs/{preset}/{model}/seed{seed}/layer{layer}/layer.pt",
     params:
-        fingerprint=lambda w: layer_fingerprint(w.model, w.preset, int(w.layer)),
+        fingerprint=lambda w: layer_fingerprint(w.model, w.preset, TUTORIAL_DATASET, int(w.layer)),
     threads: lambda w: job_threads(w.model)
     priority: lambda w: job_priority(w.model)
     resources:
@@ -21,10 +22,31 @@ rule pretrain_layer:
         " trainer.enable_progress_bar=false {OVERRIDES} > {log} 2>&1"
 
 
+rule pretrain_layer_on_dataset:
+    input:
+        lambda w: layer_input(w.model, w.preset, w.dataset, w.seed, int(w.layer)),
+    output:
+        "results/runs/{preset}/{model}/{dataset}/seed{seed}/layer{layer}/layer.pt",
+    params:
+        fingerprint=lambda w: layer_fingerprint(w.model, w.preset, w.dataset, int(w.layer)),
+    wildcard_constraints:
+        dataset=OTHER_DATASET_PATTERN,
+    threads: lambda w: job_threads(w.model)
+    priority: lambda w: job_priority(w.model)
+    resources:
+        mem_mb=4000,
+    log:
+        "results/logs/pretrain_{preset}_{model}_{dataset}_seed{seed}_layer{layer}.log",
+    shell:
+        "{PYTHON} -m dltutorials.stages.pretrain train {wildcards.layer} model={wildcards.model}"
+        " preset={wildcards.preset} data={wildcards.dataset} seed={wildcards.seed} num_threads={threads}"
+        " trainer.enable_progress_bar=false {OVERRIDES} > {log} 2>&1"
+
+
 rule encode_layer:
     input:
         layer="results/runs/{preset}/{model}/seed{seed}/layer{layer}/layer.pt",
-        inputs=lambda w: layer_input(w.model, w.preset, w.seed, int(w.layer)),
+        inputs=lambda w: layer_input(w.model, w.preset, TUTORIAL_DATASET, w.seed, int(w.layer)),
     output:
         "results/runs/{preset}/{model}/seed{seed}/layer{layer}/codes.npy",
     priority: lambda w: job_priority(w.model)
@@ -35,3 +57,21 @@ rule encode_layer:
     shell:
         "{PYTHON} -m dltutorials.stages.pretrain encode {wildcards.layer} model={wildcards.model}"
         " preset={wildcards.preset} seed={wildcards.seed} {OVERRIDES} > {log} 2>&1"
+
+
+rule encode_layer_on_dataset:
+    input:
+        layer="results/runs/{preset}/{model}/{dataset}/seed{seed}/layer{layer}/layer.pt",
+        inputs=lambda w: layer_input(w.model, w.preset, w.dataset, w.seed, int(w.layer)),
+    output:
+        "results/runs/{preset}/{model}/{dataset}/seed{seed}/layer{layer}/codes.npy",
+    wildcard_constraints:
+        dataset=OTHER_DATASET_PATTERN,
+    priority: lambda w: job_priority(w.model)
+    resources:
+        mem_mb=4000,
+    log:
+        "results/logs/encode_{preset}_{model}_{dataset}_seed{seed}_layer{layer}.log",
+    shell:
+        "{PYTHON} -m dltutorials.stages.pretrain encode {wildcards.layer} model={wildcards.model}"
+        " preset={wildcards.preset} data={wildcards.dataset} seed={wildcards.seed} {OVERRIDES} > {log} 2>&1"

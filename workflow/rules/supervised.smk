@@ -1,17 +1,21 @@
 # Supervised training (tutorial chapters 4-6) and the fine-tuning of
 # layer-wise pretrained stacks (chapters 8, 10), then the result tables.
+# Each rule of MNIST runs has a twin `..._on_dataset` for any other image dataset,
+# whose paths name it: a `dataset` wildcard, passed to the job as data=<dataset>.
+# MNIST's commands stay as they were, since Snakemake reruns a job whose command
+# changed: runs already made are never redone for it.
 
 
 rule train:
     input:
-        data=lambda w: prepared_data(w.model, w.preset),
-        pretrained=lambda w: pretrained_layer_files(w.model, w.preset, w.seed),
+        data=lambda w: prepared_data(w.model, w.preset, TUTORIAL_DATASET),
+        pretrained=lambda w: pretrained_layer_files(w.model, w.preset, TUTORIAL_DATASET, w.seed),
     output:
         metrics="results/runs/{preset}/{model}/seed{seed}/metrics.json",
         checkpoint="results/runs/{preset}/{model}/seed{seed}/model.ckpt",
     params:
-        fingerprint=lambda w: training_fingerprint(w.model, w.preset),
-        run_dir=lambda w: run_dir(w.model, w.preset, w.seed),
+        fingerprint=lambda w: training_fingerprint(w.model, w.preset, TUTORIAL_DATASET),
+        run_dir=lambda w: run_dir(w.model, w.preset, TUTORIAL_DATASET, w.seed),
     threads: lambda w: job_threads(w.model)
     priority: lambda w: job_priority(w.model)
     resources:
@@ -24,13 +28,37 @@ rule train:
         " {OVERRIDES} > {log} 2>&1"
 
 
+rule train_on_dataset:
+    input:
+        data=lambda w: prepared_data(w.model, w.preset, w.dataset),
+        pretrained=lambda w: pretrained_layer_files(w.model, w.preset, w.dataset, w.seed),
+    output:
+        metrics="results/runs/{preset}/{model}/{dataset}/seed{seed}/metrics.json",
+        checkpoint="results/runs/{preset}/{model}/{dataset}/seed{seed}/model.ckpt",
+    params:
+        fingerprint=lambda w: training_fingerprint(w.model, w.preset, w.dataset),
+        run_dir=lambda w: run_dir(w.model, w.preset, w.dataset, w.seed),
+    wildcard_constraints:
+        dataset=OTHER_DATASET_PATTERN,
+    threads: lambda w: job_threads(w.model)
+    priority: lambda w: job_priority(w.model)
+    resources:
+        mem_mb=4000,
+    log:
+        "results/logs/train_{preset}_{model}_{dataset}_seed{seed}.log",
+    shell:
+        "{PYTHON} -m dltutorials.stages.train model={wildcards.model} preset={wildcards.preset} data={wildcards.dataset}"
+        " seed={wildcards.seed} hydra.run.dir={params.run_dir} num_threads={threads} trainer.enable_progress_bar=false"
+        " {OVERRIDES} > {log} 2>&1"
+
+
 rule table_paper:
     input:
-        lambda w: table_inputs(w.table, "paper"),
+        lambda w: table_inputs(w.table, "paper", dataset_of(w)),
     output:
         "results/{table}.csv",
     params:
-        runs=lambda w: table_runs(w.table, "paper"),
+        runs=lambda w: table_runs(w.table, "paper", dataset_of(w)),
     localrule: True
     run:
         from dltutorials.results import write_table
@@ -38,13 +66,21 @@ rule table_paper:
         write_table(params.runs, output[0])
 
 
+use rule table_paper as table_paper_on_dataset with:
+    output:
+        "results/{dataset}/{table}.csv",
+    wildcard_constraints:
+        dataset=OTHER_DATASET_PATTERN,
+        table="|".join(TABLES),
+
+
 rule table:
     input:
-        lambda w: table_inputs(w.table, w.preset),
+        lambda w: table_inputs(w.table, w.preset, dataset_of(w)),
     output:
         "results/{preset}/{table}.csv",
     params:
-        runs=lambda w: table_runs(w.table, w.preset),
+        runs=lambda w: table_runs(w.table, w.preset, dataset_of(w)),
     wildcard_constraints:
         preset="|".join(p for p in PRESETS if p != "paper"),
     localrule: True
@@ -52,3 +88,12 @@ rule table:
         from dltutorials.results import write_table
 
         write_table(params.runs, output[0])
+
+
+use rule table as table_on_dataset with:
+    output:
+        "results/{preset}/{dataset}/{table}.csv",
+    wildcard_constraints:
+        preset="|".join(p for p in PRESETS if p != "paper"),
+        dataset=OTHER_DATASET_PATTERN,
+        table="|".join(TABLES),
