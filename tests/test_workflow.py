@@ -28,6 +28,9 @@ FIGURES = {"cae_filters.png": (289, 289), "da_corruption0_filters.png": (289, 28
 # Matplotlib figures of the HMC runs (plots.save_hmc_samples / save_hmc_adaptation at 110 dpi).
 HMC_FIGURES = {"hmc_samples.png": (440, 1386), "hmc_adaptation.png": (660, 770)}
 RNNRBM_FIGURES = ["rnnrbm_samples.png", "rnnrbm_monitor.png"]
+# Curves from the runs' logs (stages.curves): validation error of the supervised runs, pretraining costs.
+CURVE_FIGURES = [f"{model}_learning.png" for model in ("logreg", "mlp", "lenet", "sda", "dbn", "cae")] + [
+    f"{table}_pretraining.png" for table in ("da", "rbm", "sda", "dbn", "cae")] + ["headline.png"]
 
 
 @pytest.mark.slow
@@ -65,7 +68,8 @@ def test_tiny_preset_builds_the_layerwise_tables_and_figures(tiny_run):
     da = pd.read_csv(workdir / "results/tiny/da.csv")
     assert sorted(set(da["settings.corruption_level"])) == [0.0, 0.3]
     folder = workdir / "results/tiny/figures"
-    assert sorted(p.name for p in folder.iterdir()) == sorted([*FIGURES, *HMC_FIGURES, *RNNRBM_FIGURES])
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*FIGURES, *HMC_FIGURES, *RNNRBM_FIGURES,
+                                                               *CURVE_FIGURES])
     for name, size in FIGURES.items():
         image = matplotlib.image.imread(folder / name)
         assert image.shape[:2] == size, name
@@ -147,9 +151,7 @@ def test_tiny_preset_builds_the_tutorial_table(tiny_run):
 @pytest.mark.slow
 def test_tiny_preset_draws_learning_curves_pretraining_costs_and_the_headline(tiny_run):
     workdir, _ = tiny_run
-    figures = [f"{model}_learning.png" for model in ("logreg", "mlp", "lenet", "sda", "dbn", "cae")]
-    figures += [f"{table}_pretraining.png" for table in ("da", "rbm", "sda", "dbn", "cae")] + ["headline.png"]
-    for name in figures:
+    for name in CURVE_FIGURES:
         image = matplotlib.image.imread(workdir / "results/tiny/figures" / name)
         assert image.shape[0] > 200 and image[..., :3].std() > 0.05, f"{name} is (nearly) blank"
     assert not (workdir / "results/tiny/figures/rbm_learning.png").exists(), "the RBM has no supervised run"
