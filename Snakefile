@@ -31,6 +31,10 @@ config["partial_tutorial_table"] = str(config["partial_tutorial_table"]).lower()
 include: "workflow/rules/common.smk"
 
 
+# snakemake --report results/report.html: the outputs marked report(...) with their captions.
+report: "workflow/report/workflow.rst"
+
+
 # `--cores` above the CPUs this process may use (the user's `--cores 4` on a 2-core
 # laptop) would run more one-thread jobs than there are CPUs: time-sliced, each
 # evicting the others' weights from the caches, they finish later in all than one

@@ -169,12 +169,17 @@ def test_the_command_writes_both_files_or_nothing(tmp_path):
     for name, frame in all_tables().items():
         paths.append(tmp_path / f"{name}.csv")
         frame.to_csv(paths[-1], index=False)
-    out_csv, out_md = tmp_path / "out" / "tutorial_table.csv", tmp_path / "out" / "tutorial_table.md"
-    tutorial_table.main([str(out_csv), str(out_md), "--preset", "paper", *map(str, paths)])
+    outputs = [tmp_path / "out" / f"tutorial_table.{ext}" for ext in ("csv", "md", "html")]
+    tutorial_table.main([*map(str, outputs), "--preset", "paper", *map(str, paths)])
+    out_csv, out_md, out_html = outputs
     assert len(pd.read_csv(out_csv)) == len(build(all_tables(), "paper"))
     assert out_md.read_text().startswith("# The tutorial's numbers and ours (preset paper)")
-    out_csv.unlink(), out_md.unlink()
+    reported, ours_only = out_html.read_text().split("<table")[1:]  # the Markdown's rows, as HTML tables
+    assert reported.count("<tr") == 1 + 29 and "<th>tutorial's hardware</th>" in reported
+    assert ours_only.count("<tr") == 1 + (pd.read_csv(out_csv)["section"] == "ours_only").sum()
+    for path in outputs:
+        path.unlink()
     (tmp_path / "mlp.csv").write_text("")
     with pytest.raises(SystemExit, match=r"mlp.csv: cannot read the table"):
-        tutorial_table.main([str(out_csv), str(out_md), "--preset", "paper", *map(str, paths)])
+        tutorial_table.main([*map(str, outputs), "--preset", "paper", *map(str, paths)])
     assert not list((tmp_path / "out").iterdir()), "nothing half-written"

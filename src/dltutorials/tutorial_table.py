@@ -1,6 +1,6 @@
 """The tutorial table: every number the tutorial reports beside ours, with a verdict.
 
-    python -m dltutorials.tutorial_table OUT.csv OUT.md --preset paper [--partial] TABLE.csv...
+    python -m dltutorials.tutorial_table OUT.csv OUT.md OUT.html --preset paper TABLE.csv...
 
 Rows are described in ``conf/tutorial_table.yaml``: for each number of
 ``resources/tutorial_results.csv``, the model table and column that hold ours.
@@ -16,6 +16,7 @@ import argparse
 import math
 import sys
 from datetime import datetime, timezone
+from html import escape
 from pathlib import Path
 
 import pandas as pd
@@ -202,6 +203,8 @@ def number(value: float, digits: int = 4) -> str:
 def duration(seconds: float) -> str:
     if math.isnan(seconds):
         return "–"
+    if seconds < 10:
+        return f"{seconds:.1f} s"
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
@@ -212,35 +215,62 @@ def ours_text(row: pd.Series) -> str:
     return f"{number(row['ours_mean'])}{spread} (n={row['n_seeds']})"
 
 
-def to_markdown(table: pd.DataFrame, preset: str, provenance: str = "") -> str:
-    reported = table[table["section"] == "reported"]
-    ours_only = table[table["section"] == "ours_only"]
-    within = (reported["verdict"] == "within").sum()
-    lines = [f"# The tutorial's numbers and ours (preset {preset})", ""]
-    if provenance:
-        lines += [provenance, ""]
-    lines += [f"{within} of {len(reported)} reported numbers within the promised tolerance "
-              f"(conf/tutorial_table.yaml); ours is the mean over seeds ± their standard deviation.", "",
-              "## Numbers the tutorial reports", "",
-              "| model | dataset | metric | unit | tutorial | ours | difference | tolerance | verdict "
-              "| our time | tutorial's time | tutorial's hardware |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    previous = None
-    for _, row in reported.iterrows():
+REPORTED_HEADER = ["model", "dataset", "metric", "unit", "tutorial", "ours", "difference", "tolerance", "verdict",
+                   "our time", "tutorial's time", "tutorial's hardware"]
+OURS_ONLY_HEADER = ["model", "dataset", "metric", "unit", "ours", "our time"]
+
+
+def display_frames(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The two sections as text cells (the Markdown and HTML tables): numbers the tutorial reports, ours only."""
+    reported, previous = [], None
+    for _, row in table[table["section"] == "reported"].iterrows():
         # times and hardware once per model and setting, not on each of its rows
         times = (duration(row["our_seconds"]), row["tutorial_time"] or "–", row["tutorial_hardware"] or "–")
         shown = times if (row["model"], times) != previous else ("″", "″", "″")
         previous = (row["model"], times)
-        lines.append(f"| {row['model']} | {row['dataset']} | {row['metric']} | {row['unit']} | "
-                     f"{number(row['tutorial'])} | {ours_text(row)} | {number(row['difference'])} | "
-                     f"±{number(row['tolerance'])} | {row['verdict']} | {' | '.join(shown)} |")
+        reported.append([row["model"], row["dataset"], row["metric"], row["unit"], number(row["tutorial"]),
+                         ours_text(row), number(row["difference"]), f"±{number(row['tolerance'])}", row["verdict"],
+                         *shown])
+    ours_only = [[row["model"], row["dataset"], row["metric"], row["unit"], ours_text(row),
+                  duration(row["our_seconds"])] for _, row in table[table["section"] == "ours_only"].iterrows()]
+    return pd.DataFrame(reported, columns=REPORTED_HEADER), pd.DataFrame(ours_only, columns=OURS_ONLY_HEADER)
+
+
+def summary_line(table: pd.DataFrame) -> str:
+    reported = table[table["section"] == "reported"]
+    return (f"{(reported['verdict'] == 'within').sum()} of {len(reported)} reported numbers within the promised "
+            f"tolerance (conf/tutorial_table.yaml); ours is the mean over seeds ± their standard deviation.")
+
+
+def _markdown_table(frame: pd.DataFrame) -> list[str]:
+    return ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns),
+            *("| " + " | ".join(map(str, cells)) + " |" for cells in frame.itertuples(index=False))]
+
+
+def to_markdown(table: pd.DataFrame, preset: str, provenance: str = "") -> str:
+    reported, ours_only = display_frames(table)
+    lines = [f"# The tutorial's numbers and ours (preset {preset})", ""]
+    if provenance:
+        lines += [provenance, ""]
+    lines += [summary_line(table), "", "## Numbers the tutorial reports", "", *_markdown_table(reported)]
     if len(ours_only):
-        lines += ["", "## Numbers the tutorial does not report (ours only)", "",
-                  "| model | dataset | metric | unit | ours | our time |", "|---|---|---|---|---|---|"]
-        for _, row in ours_only.iterrows():
-            lines.append(f"| {row['model']} | {row['dataset']} | {row['metric']} | {row['unit']} | "
-                         f"{ours_text(row)} | {duration(row['our_seconds'])} |")
+        lines += ["", "## Numbers the tutorial does not report (ours only)", "", *_markdown_table(ours_only)]
     return "\n".join(lines) + "\n"
+
+
+def to_html(table: pd.DataFrame, preset: str, provenance: str = "") -> str:
+    """A self-contained page of the same tables, for the Snakemake report (which shows HTML, not Markdown)."""
+    reported, ours_only = display_frames(table)
+    parts = [f"<h1>The tutorial's numbers and ours (preset {escape(preset)})</h1>",
+             f"<p>{escape(provenance)}</p>" if provenance else "", f"<p>{escape(summary_line(table))}</p>",
+             "<h2>Numbers the tutorial reports</h2>", reported.to_html(index=False, border=0, classes="reported")]
+    if len(ours_only):
+        parts += ["<h2>Numbers the tutorial does not report (ours only)</h2>",
+                  ours_only.to_html(index=False, border=0, classes="ours-only")]
+    style = ("body{font-family:sans-serif;font-size:14px} table{border-collapse:collapse} "
+             "th,td{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}")
+    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Tutorial table</title>"
+            f"<style>{style}</style></head><body>\n" + "\n".join(p for p in parts if p) + "\n</body></html>\n")
 
 
 def provenance(tables: dict[str, pd.DataFrame]) -> str:
@@ -256,12 +286,14 @@ def provenance(tables: dict[str, pd.DataFrame]) -> str:
             f"device {found('device')}; {versions}.")
 
 
-def write(tables: dict[str, pd.DataFrame], csv_path: Path, md_path: Path, preset: str) -> pd.DataFrame:
+def write(tables: dict[str, pd.DataFrame], csv_path: Path, md_path: Path, html_path: Path, preset: str) -> pd.DataFrame:
     table = build(tables, preset)
     check_covers_the_tutorial(table)
+    built = provenance(tables)
     with atomic_path(csv_path) as tmp:
         table.to_csv(tmp, index=False)
-    write_text(md_path, to_markdown(table, preset, provenance(tables)))
+    write_text(md_path, to_markdown(table, preset, built))
+    write_text(html_path, to_html(table, preset, built))
     return table
 
 
@@ -280,14 +312,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("csv", type=Path)
     parser.add_argument("md", type=Path)
+    parser.add_argument("html", type=Path)
     parser.add_argument("tables", type=Path, nargs="*", help="model tables, e.g. results/dbn.csv")
     parser.add_argument("--preset", required=True)
     args = parser.parse_intermixed_args(argv)
     try:
-        write(read_tables(args.tables), args.csv, args.md, args.preset)
+        write(read_tables(args.tables), args.csv, args.md, args.html, args.preset)
     except TableError as error:
         sys.exit(f"error: {error}")
-    print(f"wrote {args.csv} and {args.md}")
+    print(f"wrote {args.csv}, {args.md} and {args.html}")
 
 
 if __name__ == "__main__":

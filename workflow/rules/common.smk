@@ -343,7 +343,7 @@ TUTORIAL_TABLE_SOURCES = sorted({row["table"] for section in ("reported", "ours_
 
 def tutorial_table_paths(preset):
     folder = "results" if preset == "paper" else f"results/{preset}"
-    return [f"{folder}/tutorial_table.csv", f"{folder}/tutorial_table.md"]
+    return [f"{folder}/tutorial_table.{ext}" for ext in ("csv", "md", "html")]
 
 
 def tutorial_table_inputs(preset):
@@ -409,3 +409,22 @@ def headline_figure_paths(preset, dataset):
     if not classifier_tables(preset, dataset):
         return []
     return [f"{image_results_folder(preset, dataset)}figures/headline.png"]
+
+
+# The HTML report (snakemake --report results/report.html): every table and figure under its chapter.
+# The report lists categories in alphabetical order: the numbers keep the tutorial's.
+TUTORIAL_CATEGORY = "00 The tutorial's numbers and ours"
+CHAPTERS = {"logreg": "04 Logistic regression", "mlp": "05 Multilayer perceptron", "lenet": "06 LeNet",
+            "da": "07 Denoising autoencoders", "sda": "08 Stacked denoising autoencoders",
+            "rbm": "09 Restricted Boltzmann machines", "dbn": "10 Deep belief networks",
+            "cae": "10b Contractive autoencoder", "hmc": "11 Hybrid Monte-Carlo", "rnnrbm": "12 RNN-RBM"}
+
+
+def report_category(wildcards):
+    """The chapter of a table or figure, from whichever of its wildcards names the model."""
+    if "hmc_figure" in wildcards.keys():
+        return CHAPTERS["hmc"]
+    if "music_table" in wildcards.keys() or wildcards.get("table", "") in MUSIC_TABLES:
+        return CHAPTERS["rnnrbm"]
+    name = wildcards.get("table") or table_of(wildcards.get("model"))
+    return CHAPTERS.get(name, name)

@@ -7,7 +7,7 @@ rule figure_paper:
     input:
         lambda w: pretrained_layer_files(w.model, "paper", TUTORIAL_DATASET, config["seeds"][0])[0],
     output:
-        "results/figures/{model}_{figure}.png",
+        report("results/figures/{model}_{figure}.png", caption="../report/layer_figure.rst", category=report_category),
     params:
         settings=lambda w: figure_fingerprint(w.model, "paper", TUTORIAL_DATASET, w.figure),
     log:
@@ -21,7 +21,7 @@ rule figure_paper_on_dataset:
     input:
         lambda w: pretrained_layer_files(w.model, "paper", w.dataset, config["seeds"][0])[0],
     output:
-        "results/{dataset}/figures/{model}_{figure}.png",
+        report("results/{dataset}/figures/{model}_{figure}.png", caption="../report/layer_figure.rst", category=report_category),
     params:
         settings=lambda w: figure_fingerprint(w.model, "paper", w.dataset, w.figure),
     wildcard_constraints:
@@ -37,7 +37,7 @@ rule figure:
     input:
         lambda w: pretrained_layer_files(w.model, w.preset, TUTORIAL_DATASET, config["seeds"][0])[0],
     output:
-        "results/{preset}/figures/{model}_{figure}.png",
+        report("results/{preset}/figures/{model}_{figure}.png", caption="../report/layer_figure.rst", category=report_category),
     params:
         settings=lambda w: figure_fingerprint(w.model, w.preset, TUTORIAL_DATASET, w.figure),
     wildcard_constraints:
@@ -53,7 +53,7 @@ rule figure_on_dataset:
     input:
         lambda w: pretrained_layer_files(w.model, w.preset, w.dataset, config["seeds"][0])[0],
     output:
-        "results/{preset}/{dataset}/figures/{model}_{figure}.png",
+        report("results/{preset}/{dataset}/figures/{model}_{figure}.png", caption="../report/layer_figure.rst", category=report_category),
     params:
         settings=lambda w: figure_fingerprint(w.model, w.preset, w.dataset, w.figure),
     wildcard_constraints:
@@ -72,7 +72,7 @@ rule curve:
     input:
         lambda w: curve_inputs(w.table, w.folder, w.curve),
     output:
-        "results/{folder}figures/{table}_{curve}.png",
+        report("results/{folder}figures/{table}_{curve}.png", caption="../report/curves.rst", category=report_category),
     params:
         run_dirs=lambda w: curve_run_dirs(w.table, w.folder),
     wildcard_constraints:
@@ -88,7 +88,7 @@ rule headline:
     input:
         lambda w: headline_inputs(w.folder),
     output:
-        "results/{folder}figures/headline.png",
+        report("results/{folder}figures/headline.png", caption="../report/headline.rst", category=TUTORIAL_CATEGORY),
     wildcard_constraints:
         folder="|".join(sorted(FIGURE_FOLDERS, key=len, reverse=True)),
     log:

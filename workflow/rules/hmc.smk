@@ -27,7 +27,7 @@ rule figure_hmc_paper:
     input:
         lambda w: hmc_figure_inputs("paper"),
     output:
-        "results/figures/hmc_{hmc_figure}.png",
+        report("results/figures/hmc_{hmc_figure}.png", caption="../report/hmc.rst", category=report_category),
     log:
         "results/logs/figure_paper_hmc_{hmc_figure}.log",
     shell:
@@ -38,7 +38,7 @@ rule figure_hmc:
     input:
         lambda w: hmc_figure_inputs(w.preset),
     output:
-        "results/{preset}/figures/hmc_{hmc_figure}.png",
+        report("results/{preset}/figures/hmc_{hmc_figure}.png", caption="../report/hmc.rst", category=report_category),
     wildcard_constraints:
         preset="|".join(p for p in PRESETS if p != "paper"),
     log:

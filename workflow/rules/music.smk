@@ -60,7 +60,7 @@ rule figure_music_paper:
     params:
         run_dirs=lambda w, input: [str(Path(path).parent) for path in input if path.endswith("metrics.json")],
     output:
-        "results/figures/{music_table}_{music_figure}.png",
+        report("results/figures/{music_table}_{music_figure}.png", caption="../report/music.rst", category=report_category),
     log:
         "results/logs/figure_paper_{music_table}_{music_figure}.log",
     shell:
@@ -74,7 +74,7 @@ rule figure_music:
     params:
         run_dirs=lambda w, input: [str(Path(path).parent) for path in input if path.endswith("metrics.json")],
     output:
-        "results/{preset}/figures/{music_table}_{music_figure}.png",
+        report("results/{preset}/figures/{music_table}_{music_figure}.png", caption="../report/music.rst", category=report_category),
     wildcard_constraints:
         preset="|".join(p for p in PRESETS if p != "paper"),
     log:

@@ -9,11 +9,12 @@ rule tutorial_table_paper:
     output:
         csv="results/tutorial_table.csv",
         md="results/tutorial_table.md",
+        html=report("results/tutorial_table.html", caption="../report/tutorial_table.rst", category=TUTORIAL_CATEGORY),
     localrule: True
     run:
         from dltutorials.tutorial_table import read_tables, write
 
-        write(read_tables([path for path in input if path != input.spec]), output.csv, output.md, "paper")
+        write(read_tables([path for path in input if path != input.spec]), output.csv, output.md, output.html, "paper")
 
 
 rule tutorial_table:
@@ -23,10 +24,12 @@ rule tutorial_table:
     output:
         csv="results/{preset}/tutorial_table.csv",
         md="results/{preset}/tutorial_table.md",
+        html=report("results/{preset}/tutorial_table.html", caption="../report/tutorial_table.rst",
+                    category=TUTORIAL_CATEGORY),
     wildcard_constraints:
         preset="|".join(p for p in PRESETS if p != "paper"),
     localrule: True
     run:
         from dltutorials.tutorial_table import read_tables, write
 
-        write(read_tables([path for path in input if path != input.spec]), output.csv, output.md, wildcards.preset)
+        write(read_tables([path for path in input if path != input.spec]), output.csv, output.md, output.html, wildcards.preset)

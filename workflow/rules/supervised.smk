@@ -56,7 +56,7 @@ rule table_paper:
     input:
         lambda w: table_inputs(w.table, "paper", dataset_of(w)),
     output:
-        "results/{table}.csv",
+        report("results/{table}.csv", caption="../report/model_table.rst", category=report_category),
     params:
         runs=lambda w: table_runs(w.table, "paper", dataset_of(w)),
     localrule: True
@@ -68,7 +68,7 @@ rule table_paper:
 
 use rule table_paper as table_paper_on_dataset with:
     output:
-        "results/{dataset}/{table}.csv",
+        report("results/{dataset}/{table}.csv", caption="../report/model_table.rst", category=report_category),
     wildcard_constraints:
         dataset=OTHER_DATASET_PATTERN,
         table="|".join(TABLES),
@@ -78,7 +78,7 @@ rule table:
     input:
         lambda w: table_inputs(w.table, w.preset, dataset_of(w)),
     output:
-        "results/{preset}/{table}.csv",
+        report("results/{preset}/{table}.csv", caption="../report/model_table.rst", category=report_category),
     params:
         runs=lambda w: table_runs(w.table, w.preset, dataset_of(w)),
     wildcard_constraints:
@@ -92,7 +92,7 @@ rule table:
 
 use rule table as table_on_dataset with:
     output:
-        "results/{preset}/{dataset}/{table}.csv",
+        report("results/{preset}/{dataset}/{table}.csv", caption="../report/model_table.rst", category=report_category),
     wildcard_constraints:
         preset="|".join(p for p in PRESETS if p != "paper"),
         dataset=OTHER_DATASET_PATTERN,
