@@ -31,6 +31,21 @@ config["partial_tutorial_table"] = str(config["partial_tutorial_table"]).lower()
 include: "workflow/rules/common.smk"
 
 
+wildcard_constraints:
+    model="|".join(MODELS),
+    table="|".join([*TABLES, *SAMPLER_TABLES, *MUSIC_TABLES]),
+    music_table="|".join(MUSIC_TABLES),
+    music_figure="|".join(MUSIC_FIGURES),
+    variant="|".join(MUSIC_VARIANTS),
+    preset="|".join(PRESETS),
+    seed=r"\d+",
+    layer=r"\d+",
+    figure="filters|samples",
+    target="|".join(HMC_TARGETS),
+    hmc_figure="|".join(HMC_FIGURES),
+    dataset=r"[a-z0-9_]+",
+
+
 # snakemake --report results/report.html: the outputs marked report(...) with their captions.
 report: "workflow/report/workflow.rst"
 

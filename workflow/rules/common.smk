@@ -10,6 +10,11 @@ from dltutorials import fingerprints, tutorial_table
 from dltutorials.config import (TUTORIAL_DATASET, USER_CONFIG_ENV, ConfigError, available, compose, dataset_folder,
                                  validate as validate_run, validate_hmc, validate_music)
 
+# Every job runs the interpreter of the project's virtualenv (`make venv`, pinned by pyproject.toml).
+# `snakemake --lint` reports two things about this, on purpose: PYTHON is not a parameter of the
+# rules (a virtualenv rebuilt or moved elsewhere must not rerun finished jobs), and no rule names a
+# conda environment or container (the one virtualenv is the environment of every job).
+# tests/test_workflow.py checks that the lint finds nothing else.
 PYTHON = shlex.quote(sys.executable)
 FIRST_SEED = config["seeds"][0]
 SPLITS = ["train", "valid", "test"]
@@ -97,29 +102,15 @@ def job_priority(model):
     return len(order) - order.index(model) if model in order else 0
 
 
-wildcard_constraints:
-    model="|".join(MODELS),
-    table="|".join([*TABLES, *SAMPLER_TABLES, *MUSIC_TABLES]),
-    music_table="|".join(MUSIC_TABLES),
-    music_figure="|".join(MUSIC_FIGURES),
-    variant="|".join(MUSIC_VARIANTS),
-    preset="|".join(PRESETS),
-    seed=r"\d+",
-    layer=r"\d+",
-    figure="filters|samples",
-    target="|".join(HMC_TARGETS),
-    hmc_figure="|".join(HMC_FIGURES),
-    dataset=r"[a-z0-9_]+",
-
-
-# The mirror reaches the data stages through the environment, not as a rule
-# parameter: where a file came from must not make Snakemake redo it (its
-# checksum is checked either way).
+# The mirror reaches the data stages through the environment, not as a parameter
+# (`snakemake --lint` notes it): where a file came from must not make Snakemake redo
+# it (its checksum is checked either way).
 MIRROR_ENV = f"DLTUTORIALS_DATA_MIRROR={shlex.quote(config['data_mirror'])} " if config["data_mirror"] else ""
 
 
 # Extra Hydra overrides of every run reach the jobs through the command line,
-# not as rule parameters: what they change is in the fingerprints, so only the
+# not as parameters of the rules (`snakemake --lint` notes OVERRIDES, HMC_OVERRIDES and
+# MUSIC_OVERRIDES); what they change is in the fingerprints, so only the
 # jobs whose settings they change rerun. Each goes where its key is: sampler,
 # chains and dtype to the HMC runs (conf/hmc.yaml), trainer to both, the rest
 # to the models (conf/config.yaml); `data=<name>` picks the models' dataset (below).
@@ -250,6 +241,14 @@ def run_result(model, preset, dataset, seed):
     return pretrained_layer_files(model, preset, dataset, seed)[-1]
 
 
+def write_model_table(runs, output, log):
+    """A model table from its runs (dltutorials.results.write_table), and a line saying so in the job's log."""
+    from dltutorials.results import write_table
+
+    table = write_table(runs, output)
+    Path(log).write_text(f"{output}: {len(table)} rows from {len(runs)} runs\n")
+
+
 def table_inputs(table, preset, dataset):
     if table == "hmc" or table in MUSIC_TABLES:
         return [f"{run['run_dir']}/metrics.json" for run in table_runs(table, preset, dataset)]
@@ -324,6 +323,40 @@ def music_runs(table, preset):
             for variant in config["rnnrbm_variants"] for seed in config["seeds"]]
 
 
+def hmc_figure_inputs(preset):
+    return [f"{hmc_run_dir(target, preset, FIRST_SEED)}/draws.npz" for target in config["hmc_targets"]]
+
+
+def music_figure_inputs(table, preset, figure):
+    """samples: the first seed's run (and the test tune drawn beside it); monitor: every seed's run."""
+    runs = music_runs(table, preset)
+    if figure == "samples":
+        return [f"{runs[0]['run_dir']}/metrics.json", music_prepared_data(MUSIC_TABLES[table], preset,
+                                                                           runs[0]["variant"])[2]]
+    return [f"{run['run_dir']}/metrics.json" for run in runs]
+
+
+def sample_folders():
+    """Folder of generated tunes -> (table, preset, variant): results/[<preset>/]<table>/ holds the first
+    variant's, results/[<preset>/]<table>/<variant>/ each other variant's."""
+    folders = {}
+    for table in MUSIC_TABLES:
+        for preset in PRESETS:
+            base = table if preset == "paper" else f"{preset}/{table}"
+            for position, variant in enumerate(config["rnnrbm_variants"]):
+                folders[base if position == 0 else f"{base}/{variant}"] = (table, preset, variant)
+    return folders
+
+
+SAMPLE_FOLDERS = sample_folders()
+
+
+def sample_source(folder):
+    table, preset, variant = SAMPLE_FOLDERS[folder]
+    run = next(run for run in music_runs(table, preset) if run["variant"] == variant)
+    return f"{run['run_dir']}/metrics.json"
+
+
 def music_sample_paths(table, preset):
     """The first seed's generated tunes beside the table: results/[<preset>/]<table>/sample<i>.mid for the
     first variant, results/[<preset>/]<table>/<variant>/sample<i>.mid for the others (rule music_sample)."""
@@ -363,7 +396,7 @@ def tutorial_table_targets(preset):
 # Curves from the runs' saved logs (dltutorials.stages.curves): per table, the validation error
 # against the epoch of its supervised runs (`learning`) and the cost per epoch of its pretrained
 # layers (`pretraining`), every seed a line; `headline`: every classifier's test error beside the
-# tutorial's. One rule each for every preset and dataset: the {folder} wildcard is the part of
+# tutorial's. A single job kind each for every preset and dataset; the {folder} wildcard is the part of
 # results/{folder}figures/ that names them ("" for the paper preset on MNIST, see results_folder).
 FIGURE_FOLDERS = {image_results_folder(preset, dataset)[len("results/"):]: (preset, dataset)
                   for preset in PRESETS for dataset in IMAGE_DATASETS}

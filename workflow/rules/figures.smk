@@ -9,12 +9,13 @@ rule figure_paper:
     output:
         report("results/figures/{model}_{figure}.png", caption="../report/layer_figure.rst", category=report_category),
     params:
+        seed=FIRST_SEED,
         settings=lambda w: figure_fingerprint(w.model, "paper", TUTORIAL_DATASET, w.figure),
     log:
         "results/logs/figure_paper_{model}_{figure}.log",
     shell:
         "{PYTHON} -m dltutorials.stages.figures {wildcards.figure} {output} model={wildcards.model}"
-        " preset=paper seed={FIRST_SEED} {OVERRIDES} > {log} 2>&1"
+        " preset=paper seed={params.seed} {OVERRIDES} > {log} 2>&1"
 
 
 rule figure_paper_on_dataset:
@@ -23,6 +24,7 @@ rule figure_paper_on_dataset:
     output:
         report("results/{dataset}/figures/{model}_{figure}.png", caption="../report/layer_figure.rst", category=report_category),
     params:
+        seed=FIRST_SEED,
         settings=lambda w: figure_fingerprint(w.model, "paper", w.dataset, w.figure),
     wildcard_constraints:
         dataset=OTHER_DATASET_PATTERN,
@@ -30,7 +32,7 @@ rule figure_paper_on_dataset:
         "results/logs/figure_paper_{dataset}_{model}_{figure}.log",
     shell:
         "{PYTHON} -m dltutorials.stages.figures {wildcards.figure} {output} model={wildcards.model}"
-        " preset=paper data={wildcards.dataset} seed={FIRST_SEED} {OVERRIDES} > {log} 2>&1"
+        " preset=paper data={wildcards.dataset} seed={params.seed} {OVERRIDES} > {log} 2>&1"
 
 
 rule figure:
@@ -39,6 +41,7 @@ rule figure:
     output:
         report("results/{preset}/figures/{model}_{figure}.png", caption="../report/layer_figure.rst", category=report_category),
     params:
+        seed=FIRST_SEED,
         settings=lambda w: figure_fingerprint(w.model, w.preset, TUTORIAL_DATASET, w.figure),
     wildcard_constraints:
         preset="|".join(p for p in PRESETS if p != "paper"),
@@ -46,7 +49,7 @@ rule figure:
         "results/logs/figure_{preset}_{model}_{figure}.log",
     shell:
         "{PYTHON} -m dltutorials.stages.figures {wildcards.figure} {output} model={wildcards.model}"
-        " preset={wildcards.preset} seed={FIRST_SEED} {OVERRIDES} > {log} 2>&1"
+        " preset={wildcards.preset} seed={params.seed} {OVERRIDES} > {log} 2>&1"
 
 
 rule figure_on_dataset:
@@ -55,6 +58,7 @@ rule figure_on_dataset:
     output:
         report("results/{preset}/{dataset}/figures/{model}_{figure}.png", caption="../report/layer_figure.rst", category=report_category),
     params:
+        seed=FIRST_SEED,
         settings=lambda w: figure_fingerprint(w.model, w.preset, w.dataset, w.figure),
     wildcard_constraints:
         preset="|".join(p for p in PRESETS if p != "paper"),
@@ -63,7 +67,7 @@ rule figure_on_dataset:
         "results/logs/figure_{preset}_{dataset}_{model}_{figure}.log",
     shell:
         "{PYTHON} -m dltutorials.stages.figures {wildcards.figure} {output} model={wildcards.model}"
-        " preset={wildcards.preset} data={wildcards.dataset} seed={FIRST_SEED} {OVERRIDES} > {log} 2>&1"
+        " preset={wildcards.preset} data={wildcards.dataset} seed={params.seed} {OVERRIDES} > {log} 2>&1"
 
 
 # Curves from the runs' saved logs (dltutorials.stages.curves; the lists are in common.smk), for

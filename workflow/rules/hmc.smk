@@ -19,10 +19,6 @@ rule sample_hmc:
         " seed={wildcards.seed} hydra.run.dir={params.run_dir} num_threads={threads} {HMC_OVERRIDES} > {log} 2>&1"
 
 
-def hmc_figure_inputs(preset):
-    return [f"{hmc_run_dir(target, preset, FIRST_SEED)}/draws.npz" for target in config["hmc_targets"]]
-
-
 rule figure_hmc_paper:
     input:
         lambda w: hmc_figure_inputs("paper"),

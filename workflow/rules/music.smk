@@ -45,15 +45,6 @@ rule train_rnnrbm:
         " num_threads={threads} trainer.enable_progress_bar=false {MUSIC_OVERRIDES} > {log} 2>&1"
 
 
-def music_figure_inputs(table, preset, figure):
-    """samples: the first seed's run (and the test tune drawn beside it); monitor: every seed's run."""
-    runs = music_runs(table, preset)
-    if figure == "samples":
-        return [f"{runs[0]['run_dir']}/metrics.json", music_prepared_data(MUSIC_TABLES[table], preset,
-                                                                           runs[0]["variant"])[2]]
-    return [f"{run['run_dir']}/metrics.json" for run in runs]
-
-
 rule figure_music_paper:
     input:
         lambda w: music_figure_inputs(w.music_table, "paper", w.music_figure),
@@ -84,27 +75,6 @@ rule figure_music:
         " {params.run_dirs} > {log} 2>&1"
 
 
-def sample_folders():
-    """Folder of generated tunes -> (table, preset, variant): results/[<preset>/]<table>/ holds the first
-    variant's, results/[<preset>/]<table>/<variant>/ each other variant's."""
-    folders = {}
-    for table in MUSIC_TABLES:
-        for preset in PRESETS:
-            base = table if preset == "paper" else f"{preset}/{table}"
-            for position, variant in enumerate(config["rnnrbm_variants"]):
-                folders[base if position == 0 else f"{base}/{variant}"] = (table, preset, variant)
-    return folders
-
-
-SAMPLE_FOLDERS = sample_folders()
-
-
-def sample_source(folder):
-    table, preset, variant = SAMPLE_FOLDERS[folder]
-    run = next(run for run in music_runs(table, preset) if run["variant"] == variant)
-    return f"{run['run_dir']}/metrics.json"
-
-
 rule music_sample:
     input:
         lambda w: sample_source(w.sample_folder),
@@ -113,9 +83,11 @@ rule music_sample:
     wildcard_constraints:
         sample_folder="|".join(sorted(SAMPLE_FOLDERS, key=len, reverse=True)),
         i=r"\d+",
+    params:
+        tune=lambda w, input: f"{Path(input[0]).parent}/sample{w.i}.mid",
+    log:
+        "results/logs/music_sample_{sample_folder}_sample{i}.log",
     localrule: True
-    run:
-        from dltutorials.atomic import atomic_path
-
-        with atomic_path(output[0]) as tmp:
-            shutil.copyfile(Path(input[0]).parent / f"sample{wildcards.i}.mid", tmp)
+    shell:
+        # under a temporary name, then renamed: never a half-copied tune
+        "(cp {params.tune:q} {output:q}.part && mv {output:q}.part {output:q}) > {log} 2>&1"

@@ -10,11 +10,14 @@ rule tutorial_table_paper:
         csv="results/tutorial_table.csv",
         md="results/tutorial_table.md",
         html=report("results/tutorial_table.html", caption="../report/tutorial_table.rst", category=TUTORIAL_CATEGORY),
+    params:
+        tables=lambda w: tutorial_table_inputs("paper"),
+    log:
+        "results/logs/tutorial_table_paper.log",
     localrule: True
-    run:
-        from dltutorials.tutorial_table import read_tables, write
-
-        write(read_tables([path for path in input if path != input.spec]), output.csv, output.md, output.html, "paper")
+    shell:
+        "{PYTHON} -m dltutorials.tutorial_table {output.csv} {output.md} {output.html} --preset paper"
+        " {params.tables} > {log} 2>&1"
 
 
 rule tutorial_table:
@@ -28,8 +31,11 @@ rule tutorial_table:
                     category=TUTORIAL_CATEGORY),
     wildcard_constraints:
         preset="|".join(p for p in PRESETS if p != "paper"),
+    params:
+        tables=lambda w: tutorial_table_inputs(w.preset),
+    log:
+        "results/logs/tutorial_table_{preset}.log",
     localrule: True
-    run:
-        from dltutorials.tutorial_table import read_tables, write
-
-        write(read_tables([path for path in input if path != input.spec]), output.csv, output.md, output.html, wildcards.preset)
+    shell:
+        "{PYTHON} -m dltutorials.tutorial_table {output.csv} {output.md} {output.html} --preset {wildcards.preset}"
+        " {params.tables} > {log} 2>&1"

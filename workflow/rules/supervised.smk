@@ -59,16 +59,18 @@ rule table_paper:
         report("results/{table}.csv", caption="../report/model_table.rst", category=report_category),
     params:
         runs=lambda w: table_runs(w.table, "paper", dataset_of(w)),
+    log:
+        "results/logs/table_paper_{table}.log",
     localrule: True
     run:
-        from dltutorials.results import write_table
-
-        write_table(params.runs, output[0])
+        write_model_table(params.runs, output[0], log[0])
 
 
 use rule table_paper as table_paper_on_dataset with:
     output:
         report("results/{dataset}/{table}.csv", caption="../report/model_table.rst", category=report_category),
+    log:
+        "results/logs/table_paper_{dataset}_{table}.log",
     wildcard_constraints:
         dataset=OTHER_DATASET_PATTERN,
         table="|".join(TABLES),
@@ -83,16 +85,18 @@ rule table:
         runs=lambda w: table_runs(w.table, w.preset, dataset_of(w)),
     wildcard_constraints:
         preset="|".join(p for p in PRESETS if p != "paper"),
+    log:
+        "results/logs/table_{preset}_{table}.log",
     localrule: True
     run:
-        from dltutorials.results import write_table
-
-        write_table(params.runs, output[0])
+        write_model_table(params.runs, output[0], log[0])
 
 
 use rule table as table_on_dataset with:
     output:
         report("results/{preset}/{dataset}/{table}.csv", caption="../report/model_table.rst", category=report_category),
+    log:
+        "results/logs/table_{preset}_{dataset}_{table}.log",
     wildcard_constraints:
         preset="|".join(p for p in PRESETS if p != "paper"),
         dataset=OTHER_DATASET_PATTERN,
