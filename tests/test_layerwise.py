@@ -143,7 +143,9 @@ def planned_outputs(workdir, *args):
 
 
 RUN = "results/runs/tiny/sda/seed1234"
-FINE_TUNED = {f"{RUN}/metrics.json", f"{RUN}/model.ckpt", "results/tiny/sda.csv"}
+# fine-tuning's outputs, and its learning curve
+FINE_TUNED = {f"{RUN}/metrics.json", f"{RUN}/model.ckpt", "results/tiny/sda.csv",
+              "results/tiny/figures/sda_learning.png"}
 
 
 @pytest.mark.slow
@@ -152,7 +154,8 @@ def test_changing_layer_2_reruns_layers_2_and_up_never_layer_1(tiny_run):
     base = ["--config", "preset=tiny", "models=[sda]"]
     assert planned_outputs(workdir, *base) == set()
     layer2 = planned_outputs(workdir, *base, "overrides=[model.pretrain.per_layer.2.corruption_level=0.25]")
-    assert layer2 == {f"{RUN}/layer2/layer.pt", f"{RUN}/layer2/codes.npy", f"{RUN}/layer3/layer.pt", *FINE_TUNED}
+    assert layer2 == {f"{RUN}/layer2/layer.pt", f"{RUN}/layer2/codes.npy", f"{RUN}/layer3/layer.pt", *FINE_TUNED,
+                      "results/tiny/figures/sda_pretraining.png"}
     finetune = planned_outputs(workdir, *base, "overrides=[model.module.learning_rate=0.05]")
     assert finetune == FINE_TUNED
     layer1 = planned_outputs(workdir, *base, "overrides=[model.pretrain.per_layer.1.corruption_level=0.05]")

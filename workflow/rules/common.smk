@@ -423,14 +423,17 @@ def curve_run_dirs(table, folder):
     return [run["run_dir"] for run in table_runs(table, *FIGURE_FOLDERS[folder])]
 
 
-def classifier_tables(preset, dataset):
-    """Tables of config `models` whose runs end with a test error (the headline figure's)."""
-    return [table for table in config["models"] if "learning" in curve_kinds(table, preset, dataset)]
+@functools.cache
+def classifier_tables():
+    """Every table whose runs end with a test error (a model config with a `module`): the headline figure reads
+    them all, whatever `models` says, so that a run of some models never redraws it with only theirs."""
+    return [table for table, models in TABLES.items()
+            if any("module" in compose([f"model={model}"]).model for model in models)]
 
 
 def headline_inputs(folder):
     preset, dataset = FIGURE_FOLDERS[folder]
-    return [table_path(table, preset, dataset) for table in classifier_tables(preset, dataset)]
+    return [table_path(table, preset, dataset) for table in classifier_tables()]
 
 
 def curve_figure_paths(table, preset, dataset):
@@ -439,7 +442,8 @@ def curve_figure_paths(table, preset, dataset):
 
 
 def headline_figure_paths(preset, dataset):
-    if not classifier_tables(preset, dataset):
+    """The default target's headline figure: when `models` has every classifier's table."""
+    if not set(classifier_tables()) <= set(config["models"]):
         return []
     return [f"{image_results_folder(preset, dataset)}figures/headline.png"]
 
