@@ -21,9 +21,15 @@ def tutorial_results() -> pd.DataFrame:
         return pd.read_csv(f)
 
 
-def tutorial_value(model: str, dataset: str, metric: str) -> float | None:
+def tutorial_row(model: str, dataset: str, metric: str) -> pd.Series | None:
+    """The tutorial's row for one number (value, unit, setting, time, hardware), or None."""
     rows = tutorial_results().query("model == @model and dataset == @dataset and metric == @metric")
-    return float(rows["value"].iloc[0]) if len(rows) else None
+    return rows.iloc[0] if len(rows) else None
+
+
+def tutorial_value(model: str, dataset: str, metric: str) -> float | None:
+    row = tutorial_row(model, dataset, metric)
+    return None if row is None else float(row["value"])
 
 
 def tutorial_setting_value(model: str, dataset: str, label: str) -> float | None:

@@ -24,7 +24,7 @@ from omegaconf import OmegaConf
 
 from dltutorials.atomic import atomic_path, write_text
 from dltutorials.config import CONFIG_DIR
-from dltutorials.results import tutorial_monitor_trace, tutorial_results, tutorial_setting_value
+from dltutorials.results import tutorial_monitor_trace, tutorial_results, tutorial_row, tutorial_setting_value
 
 SPEC_PATH = CONFIG_DIR / "tutorial_table.yaml"
 COLUMNS = ["section", "model", "dataset", "metric", "unit", "tutorial", "ours_mean", "ours_std", "n_seeds",
@@ -87,11 +87,6 @@ def summarise(values: pd.Series) -> tuple[float, float, int]:
     return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else math.nan, len(values)
 
 
-def reference_row(model: str, dataset: str, metric: str) -> pd.Series | None:
-    rows = tutorial_results().query("model == @model and dataset == @dataset and metric == @metric")
-    return rows.iloc[0] if len(rows) else None
-
-
 def reference_time(model: str, reference: pd.Series | None) -> tuple[str, str]:
     """The tutorial's reported time and hardware for a number: its own row's, else the model's first row's
     (the tutorial gives them once per model, e.g. on the test error and not on the validation error)."""
@@ -128,7 +123,7 @@ def table_rows(spec_row: dict, section: str, tables: dict[str, pd.DataFrame], pr
         run_filter = {k: v for k, v in (spec_row.get("where") or {}).items() if k not in ("row", "epoch")}
         seconds = run_seconds(selected_rows(table, {"table": spec_row["table"], "metric": spec_row["metric"],
                                                     "where": run_filter}))
-    own = reference_row(model, dataset, spec_row["metric"])
+    own = tutorial_row(model, dataset, spec_row["metric"])
     time, hardware = reference_time(model, own) if section == "reported" else ("", "")
     base = {"section": section, "model": model, "dataset": dataset, "unit": spec_row.get("unit", ""),
             "tolerance": spec_row.get("tolerance", math.nan), "our_seconds": seconds,
@@ -138,7 +133,7 @@ def table_rows(spec_row: dict, section: str, tables: dict[str, pd.DataFrame], pr
         trace = tutorial_monitor_trace(model, dataset)
         if not trace:
             raise TableError(f"{SPEC_PATH}: {model} {spec_row['metric']}: the tutorial reports no per-epoch trace")
-        reference = reference_row(model, dataset, f"{spec_row['metric']}_epoch_{len(trace) - 1}")
+        reference = tutorial_row(model, dataset, f"{spec_row['metric']}_epoch_{len(trace) - 1}")
         unit = reference["unit"] if reference is not None else base["unit"]
         rows = []
         for epoch, tutorial in enumerate(trace):  # the tutorial counts epochs from 0, our tables from 1
@@ -152,10 +147,9 @@ def table_rows(spec_row: dict, section: str, tables: dict[str, pd.DataFrame], pr
         if spec_row.get("setting"):
             tutorial = tutorial_setting_value(model, dataset, spec_row["setting"])
         else:
-            reference = reference_row(model, dataset, spec_row["metric"])
-            if reference is None:
+            if own is None:
                 raise TableError(f"{SPEC_PATH}: the tutorial reports no {model} {dataset} {spec_row['metric']}")
-            tutorial, base["unit"] = float(reference["value"]), base["unit"] or reference["unit"]
+            tutorial, base["unit"] = float(own["value"]), base["unit"] or own["unit"]
         if tutorial is None:
             raise TableError(f"{SPEC_PATH}: no {spec_row['setting']!r} in the tutorial's {model} settings")
     values = pd.Series(dtype=float) if selected is None else selected[spec_row["column"]]

@@ -35,9 +35,15 @@ if config["preset"] not in PRESETS:
     raise WorkflowError(f"config preset={config['preset']!r} is not one of {PRESETS} (conf/preset/)")
 
 
+@functools.cache
+def model_section(model):
+    """A model's config section as written in conf/model/ (no preset or override): composed once per model."""
+    return compose([f"model={model}"]).model
+
+
 def table_of(model):
     """The table a model's runs go to: its own name, or the model config's `table` (e.g. both dA runs -> da)."""
-    return compose([f"model={model}"]).model.get("table", model)
+    return model_section(model).get("table", model)
 
 
 TABLES = {}
@@ -375,8 +381,8 @@ TUTORIAL_TABLE_SOURCES = sorted({row["table"] for section in ("reported", "ours_
 
 
 def tutorial_table_paths(preset):
-    folder = "results" if preset == "paper" else f"results/{preset}"
-    return [f"{folder}/tutorial_table.{ext}" for ext in ("csv", "md", "html")]
+    folder = image_results_folder(preset, TUTORIAL_DATASET)
+    return [f"{folder}tutorial_table.{ext}" for ext in ("csv", "md", "html")]
 
 
 def tutorial_table_inputs(preset):
@@ -428,7 +434,7 @@ def classifier_tables():
     """Every table whose runs end with a test error (a model config with a `module`): the headline figure reads
     them all, whatever `models` says, so that a run of some models never redraws it with only theirs."""
     return [table for table, models in TABLES.items()
-            if any("module" in compose([f"model={model}"]).model for model in models)]
+            if any("module" in model_section(model) for model in models)]
 
 
 def headline_inputs(folder):
