@@ -36,7 +36,7 @@ test: venv
 	$(BIN)/python -m pytest
 
 # Every benchmark runs and prints its line; the target fails afterwards if any missed its goal.
-BENCHMARKS := supervised rbm allocator bandwidth contention hmc rnnrbm
+BENCHMARKS := supervised rbm allocator bandwidth contention hmc rnnrbm dag
 
 bench: venv
 	$(BIN)/snakemake --cores $(CORES) results/data/mnist/train.npz results/data/nottingham/train.npz

@@ -8,8 +8,10 @@ import sys
 import pytest
 from hydra.errors import HydraException
 from hydra.utils import instantiate
+from omegaconf import OmegaConf
 
-from dltutorials.config import ConfigError, available, compose, validate
+from dltutorials import config
+from dltutorials.config import ConfigError, available, compose, validate, validate_hmc, validate_music
 from dltutorials.stages.pretrain import build_layer
 
 
@@ -81,3 +83,61 @@ def test_train_stage_refuses_a_bad_config_before_training(tmp_path):
     assert result.returncode != 0
     assert "config error: model.module.learning_rate must be > 0, got -1" in result.stderr
     assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+# The workflow composes each run's config through `composed`, which keeps it on disk between processes.
+@pytest.fixture
+def config_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(config.CACHE_ENV, str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def cache_entries(cache):
+    return sorted(cache.glob("configs/*/*.json"))
+
+
+@pytest.mark.parametrize("overrides, check", [
+    (["model=sda", "preset=tiny"], validate), (["model=dbn", "preset=paper", "seed=7"], validate),
+    (["model=cae"], None), (["hmc_target=banana", "preset=quick"], validate_hmc),
+    (["data=nottingham", "rnnrbm_variant=improved"], validate_music),
+])
+def test_a_kept_config_is_the_one_hydra_composes(config_cache, monkeypatch, overrides, check):
+    config_name = {validate_hmc: "hmc", validate_music: "rnnrbm"}.get(check, "config")
+    cfg = compose(overrides, config_name)
+    expected = check(cfg) if check else OmegaConf.to_container(cfg)
+    assert config.composed(overrides, config_name, check) == expected
+    assert len(cache_entries(config_cache)) == 1
+
+    def no_hydra(*args):
+        raise AssertionError("composed again: the kept config was not used")
+
+    monkeypatch.setattr(config, "compose", no_hydra)
+    assert config.composed(overrides, config_name, check) == expected
+
+
+def test_a_changed_config_file_is_composed_again(config_cache, tmp_path, monkeypatch):
+    """The key covers the files' contents: the user's folder of configs (DLTUTORIALS_CONFIG_DIR) here."""
+    user = tmp_path / "configs"
+    (user / "data").mkdir(parents=True)
+    mnist = (config.CONFIG_DIR / "data" / "mnist.yaml").read_text()
+    own = user / "data" / "mine.yaml"
+    own.write_text(mnist.replace("name: mnist", "name: mine"))
+    monkeypatch.setenv(config.USER_CONFIG_ENV, str(user))
+    assert config.composed(["data=mine"])["data"]["n_classes"] == 10
+    own.write_text(mnist.replace("name: mnist", "name: mine").replace("n_classes: 10", "n_classes: 7"))
+    assert config.composed(["data=mine"])["data"]["n_classes"] == 7
+    assert len(cache_entries(config_cache)) == 2  # one per state of the files
+
+
+def test_a_config_that_fails_its_check_is_never_kept(config_cache):
+    for _ in range(2):
+        with pytest.raises(ConfigError, match="model.module.learning_rate must be > 0"):
+            config.composed(["model=mlp", "model.module.learning_rate=-1"], check=validate)
+    assert cache_entries(config_cache) == []
+
+
+def test_an_unwritable_cache_only_costs_time(tmp_path, monkeypatch):
+    blocked = tmp_path / "a_file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv(config.CACHE_ENV, str(blocked))
+    assert config.composed(["model=logreg"], check=validate)["model"]["name"] == "logreg"

@@ -24,6 +24,17 @@ def test_a_hand_run_writes_its_own_folder_never_the_pipelines(results_dir):
     assert not (results_dir / "runs/tiny/logreg").exists(), "the pipeline's run folder is untouched"
 
 
+def test_trainer_auto_trains_on_the_device_the_job_sees(results_dir, tmp_path):
+    """trainer=auto (the cluster's setting): the GPU where torch sees one, else the CPU."""
+    import torch
+
+    result = train_stage("model=logreg", "preset=tiny", "trainer=auto", f"paths.results_dir={results_dir}",
+                         f"hydra.run.dir={tmp_path}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["device"] == ("cuda:0" if torch.cuda.is_available() else "cpu")
+
+
 def test_a_hand_run_without_prepared_data_says_which_target_makes_it(tmp_path):
     result = train_stage("model=logreg", f"paths.results_dir={tmp_path}")
     assert result.returncode != 0

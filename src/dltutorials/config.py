@@ -6,8 +6,15 @@ the tests; ``validate`` rejects bad values before any training starts.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
+import json
 import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +51,85 @@ def compose(overrides: list[str] | tuple[str, ...] = (), config_name: str = "con
     """Compose ``conf/<config_name>.yaml`` with Hydra overrides such as ``["model=mlp", "preset=quick"]``."""
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         return hydra_compose(config_name=config_name, overrides=list(overrides))
+
+
+# Composed configs are kept here between processes (README, "Cluster"): every Snakemake start, and every job
+# under SLURM, builds the DAG again, and composing with Hydra and importing the classes validation checks cost
+# seconds. Unset: $XDG_CACHE_HOME/dltutorials (~/.cache/dltutorials).
+CACHE_ENV = "DLTUTORIALS_CACHE_DIR"
+# Folders of entries for other states of the configs and code, beyond which the oldest are removed.
+KEPT_CACHE_STATES = 8
+
+
+def cache_folder() -> Path:
+    folder = os.environ.get(CACHE_ENV)
+    if folder:
+        return Path(folder)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dltutorials"
+
+
+def _input_files() -> list[Path]:
+    """Every file a composed and validated config depends on: the configs, and the package's code (the
+    resolvers, the checks, the signatures of the classes the configs name)."""
+    files = [path for folder in config_dirs() for path in sorted(folder.rglob("*.yaml"))]
+    return files + sorted(Path(__file__).parent.rglob("*.py"))
+
+
+_digests: dict[tuple, str] = {}
+
+
+def _inputs_digest() -> str:
+    """A digest of everything but the overrides that a composed config depends on; the files' contents are
+    read again only when their sizes or modification times change."""
+    files = _input_files()
+    stats = tuple((str(path), path.stat().st_mtime_ns, path.stat().st_size) for path in files)
+    environment = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("DLTUTORIALS_")))
+    key = (stats, environment)
+    if key not in _digests:
+        digest = hashlib.sha256(repr((environment, sys.version, metadata.version("hydra-core"),
+                                      metadata.version("omegaconf"))).encode())
+        for path in files:
+            digest.update(f"\0{path}\0".encode())
+            digest.update(path.read_bytes())
+        _digests[key] = digest.hexdigest()[:32]
+    return _digests[key]
+
+
+def composed(overrides: list[str] | tuple[str, ...] = (), config_name: str = "config",
+             check: Callable[[DictConfig], dict] | None = None) -> dict:
+    """``compose`` as a plain dict: passed through ``check`` (``validate``, ``validate_hmc``, ``validate_music``:
+    resolved and checked), or else unresolved. Kept on disk (``cache_folder``), keyed by the overrides, the
+    check and a digest of every file and setting the result depends on, so a change to any of them composes
+    again; a config that fails its check is never kept, and fails again each time."""
+    state = cache_folder() / "configs" / _inputs_digest()
+    call = json.dumps([list(overrides), config_name, check.__name__ if check else None])
+    entry = state / f"{hashlib.sha256(call.encode()).hexdigest()[:32]}.json"
+    try:
+        return json.loads(entry.read_text())
+    except (OSError, ValueError):  # not kept yet, or being replaced
+        pass
+    cfg = compose(overrides, config_name)
+    plain = check(cfg) if check else OmegaConf.to_container(cfg, resolve=False)
+    _keep(state, entry, plain)
+    return plain
+
+
+def _keep(state: Path, entry: Path, plain: dict) -> None:
+    """Write an entry atomically; a cache that cannot be written (read-only home) only costs time."""
+    if json.loads(json.dumps(plain)) != plain:  # e.g. integer keys: kept, they would come back as strings
+        return
+    try:
+        new_state = not state.is_dir()
+        state.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=state, suffix=".tmp", delete=False) as handle:
+            json.dump(plain, handle)
+        os.replace(handle.name, entry)
+        if new_state:
+            states = sorted(state.parent.iterdir(), key=lambda path: path.stat().st_mtime, reverse=True)
+            for old in states[KEPT_CACHE_STATES:]:
+                shutil.rmtree(old, ignore_errors=True)
+    except OSError:
+        pass
 
 
 def config_dirs() -> list[Path]:

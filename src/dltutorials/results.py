@@ -11,7 +11,6 @@ from pathlib import Path
 import pandas as pd
 
 from dltutorials.atomic import atomic_path
-from dltutorials.training.layers import load_layer
 
 
 @cache
@@ -62,6 +61,8 @@ def rnnrbm_tutorial_trace() -> dict[int, float]:
 
 def pretraining_rows(run_dir: Path, model: str, preset: str, seed: int, dataset: str) -> list[dict]:
     """One row per layer and epoch of a pretraining-only run: the tutorial's per-epoch monitor."""
+    from dltutorials.training.layers import load_layer  # torch: not needed by the workflow's DAG, which imports this
+
     rows = []
     trace = tutorial_monitor_trace(model, dataset)
     for layer_dir in sorted(run_dir.glob("layer*"), key=lambda d: int(d.name[5:])):

@@ -7,7 +7,7 @@ import shlex
 import sys
 
 from dltutorials import fingerprints, tutorial_table
-from dltutorials.config import (TUTORIAL_DATASET, USER_CONFIG_ENV, ConfigError, available, compose, dataset_folder,
+from dltutorials.config import (TUTORIAL_DATASET, USER_CONFIG_ENV, ConfigError, available, composed, dataset_folder,
                                  validate as validate_run, validate_hmc, validate_music)
 
 # Every job runs the interpreter of the project's virtualenv (`make venv`, pinned by pyproject.toml).
@@ -38,7 +38,7 @@ if config["preset"] not in PRESETS:
 @functools.cache
 def model_section(model):
     """A model's config section as written in conf/model/ (no preset or override): composed once per model."""
-    return compose([f"model={model}"]).model
+    return composed([f"model={model}"])["model"]
 
 
 def table_of(model):
@@ -58,7 +58,7 @@ HMC_FIGURES = ["samples", "adaptation"]
 # rnnrbm_<dataset> for any other, so results of different datasets never share a file.
 def data_kind(name):
     """images or piano_roll; a dataset's files go to results/data/<name>/, so data.name must be that name."""
-    data = compose([f"data={name}"]).data
+    data = composed([f"data={name}"])["data"]
     if data.get("name") != name:
         raise WorkflowError(f"data={name}: data.name must be {name!r} (the config's file name), got {data.get('name')!r}")
     return data.get("kind", "images")
@@ -154,9 +154,9 @@ def dataset_of(wildcards):
 @functools.cache
 def run_config(model, preset, dataset):
     """The resolved Hydra config of one run as a dict (validated: bad values stop the DAG here)."""
-    cfg = compose([*MODEL_OVERRIDE_LIST, f"model={model}", f"preset={preset}", f"data={dataset}"])
     try:
-        return validate_run(cfg)
+        return composed([*MODEL_OVERRIDE_LIST, f"model={model}", f"preset={preset}", f"data={dataset}"],
+                        check=validate_run)
     except ConfigError as error:
         raise WorkflowError(f"model={model} preset={preset} data={dataset}: {error}")
 
@@ -264,9 +264,8 @@ def table_inputs(table, preset, dataset):
 @functools.cache
 def hmc_config(target, preset):
     """The resolved config of one HMC run (conf/hmc.yaml), validated: bad values stop the DAG here."""
-    cfg = compose([*HMC_OVERRIDE_LIST, f"hmc_target={target}", f"preset={preset}"], config_name="hmc")
     try:
-        return validate_hmc(cfg)
+        return composed([*HMC_OVERRIDE_LIST, f"hmc_target={target}", f"preset={preset}"], "hmc", validate_hmc)
     except ConfigError as error:
         raise WorkflowError(f"hmc_target={target} preset={preset}: {error}")
 
@@ -289,10 +288,9 @@ def hmc_runs(preset):
 @functools.cache
 def music_config(dataset, preset, variant):
     """The resolved config of one RNN-RBM run (conf/rnnrbm.yaml), validated: bad values stop the DAG here."""
-    cfg = compose([*MUSIC_OVERRIDE_LIST, f"data={dataset}", f"preset={preset}", f"rnnrbm_variant={variant}"],
-                  config_name="rnnrbm")
     try:
-        return validate_music(cfg)
+        return composed([*MUSIC_OVERRIDE_LIST, f"data={dataset}", f"preset={preset}", f"rnnrbm_variant={variant}"],
+                        "rnnrbm", validate_music)
     except ConfigError as error:
         raise WorkflowError(f"rnnrbm data={dataset} preset={preset} rnnrbm_variant={variant}: {error}")
 
