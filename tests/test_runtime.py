@@ -57,13 +57,26 @@ def test_freed_gradients_stay_in_the_heap():
     assert free_after_del >= block, "and kept in the heap (free for the next gradient) after del"
 
 
-def test_configure_sets_torch_threads():
+def test_configure_sets_torch_threads(monkeypatch):
+    monkeypatch.delenv("SLURM_CPUS_PER_TASK", raising=False)
     before = torch.get_num_threads()
     try:
         runtime.configure(1)
         assert torch.get_num_threads() == 1
-        runtime.configure(None)  # None leaves the setting alone
+        runtime.configure(None)  # None leaves the setting alone outside SLURM
         assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_configure_takes_the_cpus_slurm_gave_the_job(monkeypatch):
+    before = torch.get_num_threads()
+    monkeypatch.setenv("SLURM_CPUS_PER_TASK", "3")
+    try:
+        runtime.configure(None)
+        assert torch.get_num_threads() == 3
+        runtime.configure(2)  # the job's own setting (the workflow's threads) comes first
+        assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
 

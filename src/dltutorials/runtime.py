@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import sys
 
 import torch
@@ -39,7 +40,10 @@ def keep_freed_memory() -> bool:
 
 
 def configure(num_threads: int | None) -> None:
-    """Set up this process for training: torch's intra-op threads (None keeps torch's default) and the allocator."""
-    if num_threads:
-        torch.set_num_threads(num_threads)
+    """Set up this process for training: torch's intra-op threads and the allocator. None: the CPUs SLURM gave
+    the job (``SLURM_CPUS_PER_TASK``, e.g. a Hydra multirun through hydra/launcher=slurm) where it runs under
+    SLURM, since torch's default counts every core of the node; elsewhere torch's default."""
+    threads = num_threads or int(os.environ.get("SLURM_CPUS_PER_TASK") or 0)
+    if threads:
+        torch.set_num_threads(threads)
     keep_freed_memory()
