@@ -23,6 +23,7 @@ from pathlib import Path
 
 import hydra
 import lightning as L
+import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
@@ -107,6 +108,7 @@ def train(cfg: DictConfig, out_dir: str | Path | None = None) -> dict:
         "tutorial_test_error": reported,
         "test_error_minus_tutorial": None if reported is None else round(test_error - reported, 4),
         "device": str(model.device),
+        "torch_threads": torch.get_num_threads(),
         "host": socket.gethostname(),
         "git_commit": git_commit(),
         "versions": library_versions(),
