@@ -71,6 +71,9 @@ rule all:
         tutorial_table_targets(config["preset"]) if DATASET == TUTORIAL_DATASET else [],
 
 
+# Rules marked `localrule: True` (downloads, data preparation, tables, figures, copies) run where
+# Snakemake runs, also under a cluster executor; every other rule is a training, pretraining,
+# encoding or sampling job.
 include: "workflow/rules/data.smk"
 include: "workflow/rules/layerwise.smk"
 include: "workflow/rules/supervised.smk"

@@ -26,6 +26,7 @@ rule figure_hmc_paper:
         report("results/figures/hmc_{hmc_figure}.png", caption="../report/hmc.rst", category=report_category),
     log:
         "results/logs/figure_paper_hmc_{hmc_figure}.log",
+    localrule: True
     shell:
         "{PYTHON} -m dltutorials.stages.hmc_figures {wildcards.hmc_figure} {output} {input} > {log} 2>&1"
 
@@ -39,5 +40,6 @@ rule figure_hmc:
         preset="|".join(p for p in PRESETS if p != "paper"),
     log:
         "results/logs/figure_{preset}_hmc_{hmc_figure}.log",
+    localrule: True
     shell:
         "{PYTHON} -m dltutorials.stages.hmc_figures {wildcards.hmc_figure} {output} {input} > {log} 2>&1"

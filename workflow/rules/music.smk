@@ -54,6 +54,7 @@ rule figure_music_paper:
         report("results/figures/{music_table}_{music_figure}.png", caption="../report/music.rst", category=report_category),
     log:
         "results/logs/figure_paper_{music_table}_{music_figure}.log",
+    localrule: True
     shell:
         "{PYTHON} -m dltutorials.stages.music_figures {wildcards.music_figure} {output}"
         " {params.run_dirs} > {log} 2>&1"
@@ -70,6 +71,7 @@ rule figure_music:
         preset="|".join(p for p in PRESETS if p != "paper"),
     log:
         "results/logs/figure_{preset}_{music_table}_{music_figure}.log",
+    localrule: True
     shell:
         "{PYTHON} -m dltutorials.stages.music_figures {wildcards.music_figure} {output}"
         " {params.run_dirs} > {log} 2>&1"
