@@ -12,6 +12,7 @@ rule sample_hmc:
     threads: 1
     resources:
         mem_mb=2000,
+        gpu=lambda w: job_gpus(hmc_config(w.target, w.preset)),
     log:
         "results/logs/hmc_{preset}_{target}_seed{seed}.log",
     shell:

@@ -15,6 +15,7 @@ rule pretrain_rnnrbm:
     threads: 1
     resources:
         mem_mb=2000,
+        gpu=lambda w: job_gpus(music_config(w.dataset, w.preset, w.variant)),
     log:
         "results/logs/rnnrbm_pretrain_{preset}_{dataset}_{variant}_seed{seed}.log",
     shell:
@@ -37,6 +38,7 @@ rule train_rnnrbm:
     threads: 1
     resources:
         mem_mb=3000,
+        gpu=lambda w: job_gpus(music_config(w.dataset, w.preset, w.variant)),
     log:
         "results/logs/rnnrbm_{preset}_{dataset}_{variant}_seed{seed}.log",
     shell:
