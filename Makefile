@@ -8,7 +8,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-CORES ?= $(shell nproc 2>/dev/null || echo 2)
+# Local runs take their settings from workflow/profiles/default (every CPU: `cores: all`);
+# CORES=<n> on the make command line passes --cores <n> instead.
+CORES ?=
+SNAKEMAKE := $(BIN)/snakemake --workflow-profile workflow/profiles/default $(if $(CORES),--cores $(CORES))
 # The torch build to install first. CPU by default; for a CUDA GPU e.g.
 #   rm -rf .venv && make venv TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"
 # (an existing .venv is kept as it is: remove it to switch builds)
@@ -27,10 +30,10 @@ $(BIN)/snakemake: pyproject.toml
 	touch $@
 
 reproduce: venv
-	$(BIN)/snakemake --cores $(CORES)
+	$(SNAKEMAKE)
 
 quick: venv
-	$(BIN)/snakemake --cores $(CORES) --config preset=quick
+	$(SNAKEMAKE) --config preset=quick
 
 test: venv
 	$(BIN)/python -m pytest
@@ -39,7 +42,7 @@ test: venv
 BENCHMARKS := supervised rbm allocator bandwidth contention hmc rnnrbm dag
 
 bench: venv
-	$(BIN)/snakemake --cores $(CORES) results/data/mnist/train.npz results/data/nottingham/train.npz
+	$(SNAKEMAKE) results/data/mnist/train.npz results/data/nottingham/train.npz
 	status=0; for b in $(BENCHMARKS); do $(BIN)/python bench/$$b.py || status=1; done; exit $$status
 
 readme-results: venv

@@ -5,6 +5,8 @@
 #   snakemake --cores 4 --config preset=quick    # results/quick/*.csv
 #   snakemake --cores 4 results/tutorial_table.md # every number the tutorial reports, beside ours
 #   snakemake --cores 4 --config 'overrides=[data=foo]'   # another dataset: results/foo/*.csv (README)
+#   snakemake --workflow-profile workflow/profiles/slurm --default-resources slurm_partition=<p> slurm_account=<a>
+#                                                # on a SLURM cluster (README, "Cluster (SLURM)")
 #
 # Hyperparameters live in the Hydra configs under conf/; this file only wires stages.
 
@@ -71,6 +73,9 @@ rule all:
         tutorial_table_targets(config["preset"]) if DATASET == TUTORIAL_DATASET else [],
 
 
+# Rules marked `localrule: True` (downloads, data preparation, tables, figures, copies) run where
+# Snakemake runs, also under a cluster executor; every other rule is a training, pretraining,
+# encoding or sampling job, whose cluster resources are in workflow/profiles/slurm/config.yaml.
 include: "workflow/rules/data.smk"
 include: "workflow/rules/layerwise.smk"
 include: "workflow/rules/supervised.smk"

@@ -108,6 +108,13 @@ def job_priority(model):
     return len(order) - order.index(model) if model in order else 0
 
 
+def job_gpus(plain):
+    """GPUs of a job (Snakemake's `gpu` resource): one when its resolved config's trainer asks for a GPU
+    (overrides=[trainer=gpu]), else none. The SLURM executor asks SLURM for them (`sbatch --gpus=1`,
+    workflow/profiles/slurm); a local run counts them against `--resources gpu=<n>` when that is given."""
+    return 1 if plain["trainer"]["accelerator"] in ("gpu", "cuda") else 0
+
+
 # The mirror reaches the data stages through the environment, not as a parameter
 # (`snakemake --lint` notes it): where a file came from must not make Snakemake redo
 # it (its checksum is checked either way).

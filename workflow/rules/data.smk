@@ -23,6 +23,7 @@ rule prepare:
         expand("results/data/{{dataset}}/{split}.npz", split=SPLITS),
     log:
         "results/logs/prepare_{dataset}.log",
+    localrule: True
     shell:
         "{PYTHON} -m dltutorials.stages.data prepare data={wildcards.dataset} > {log} 2>&1"
 
@@ -55,5 +56,6 @@ rule prepare_piano_rolls:
                                                  for key in ("dt", "note_range", "skip_bad_files")}),
     log:
         "results/logs/prepare_{dataset}.log",
+    localrule: True
     shell:
         "{PYTHON} -m dltutorials.stages.data prepare data={wildcards.dataset} > {log} 2>&1"

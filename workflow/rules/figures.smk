@@ -13,6 +13,7 @@ rule figure_paper:
         settings=lambda w: figure_fingerprint(w.model, "paper", TUTORIAL_DATASET, w.figure),
     log:
         "results/logs/figure_paper_{model}_{figure}.log",
+    localrule: True
     shell:
         "{PYTHON} -m dltutorials.stages.figures {wildcards.figure} {output} model={wildcards.model}"
         " preset=paper seed={params.seed} {OVERRIDES} > {log} 2>&1"
@@ -30,6 +31,7 @@ rule figure_paper_on_dataset:
         dataset=OTHER_DATASET_PATTERN,
     log:
         "results/logs/figure_paper_{dataset}_{model}_{figure}.log",
+    localrule: True
     shell:
         "{PYTHON} -m dltutorials.stages.figures {wildcards.figure} {output} model={wildcards.model}"
         " preset=paper data={wildcards.dataset} seed={params.seed} {OVERRIDES} > {log} 2>&1"
@@ -47,6 +49,7 @@ rule figure:
         preset="|".join(p for p in PRESETS if p != "paper"),
     log:
         "results/logs/figure_{preset}_{model}_{figure}.log",
+    localrule: True
     shell:
         "{PYTHON} -m dltutorials.stages.figures {wildcards.figure} {output} model={wildcards.model}"
         " preset={wildcards.preset} seed={params.seed} {OVERRIDES} > {log} 2>&1"
@@ -65,6 +68,7 @@ rule figure_on_dataset:
         dataset=OTHER_DATASET_PATTERN,
     log:
         "results/logs/figure_{preset}_{dataset}_{model}_{figure}.log",
+    localrule: True
     shell:
         "{PYTHON} -m dltutorials.stages.figures {wildcards.figure} {output} model={wildcards.model}"
         " preset={wildcards.preset} data={wildcards.dataset} seed={params.seed} {OVERRIDES} > {log} 2>&1"
@@ -84,6 +88,7 @@ rule curve:
         curve="learning|pretraining",
     log:
         "results/logs/curve_{folder}{table}_{curve}.log",
+    localrule: True
     shell:
         "{PYTHON} -m dltutorials.stages.curves {wildcards.curve} {output} {params.run_dirs} > {log} 2>&1"
 
@@ -97,5 +102,6 @@ rule headline:
         folder="|".join(sorted(FIGURE_FOLDERS, key=len, reverse=True)),
     log:
         "results/logs/headline_{folder}figures.log",
+    localrule: True
     shell:
         "{PYTHON} -m dltutorials.stages.curves headline {output} {input} > {log} 2>&1"

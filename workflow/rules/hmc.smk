@@ -12,6 +12,7 @@ rule sample_hmc:
     threads: 1
     resources:
         mem_mb=2000,
+        gpu=lambda w: job_gpus(hmc_config(w.target, w.preset)),
     log:
         "results/logs/hmc_{preset}_{target}_seed{seed}.log",
     shell:
@@ -26,6 +27,7 @@ rule figure_hmc_paper:
         report("results/figures/hmc_{hmc_figure}.png", caption="../report/hmc.rst", category=report_category),
     log:
         "results/logs/figure_paper_hmc_{hmc_figure}.log",
+    localrule: True
     shell:
         "{PYTHON} -m dltutorials.stages.hmc_figures {wildcards.hmc_figure} {output} {input} > {log} 2>&1"
 
@@ -39,5 +41,6 @@ rule figure_hmc:
         preset="|".join(p for p in PRESETS if p != "paper"),
     log:
         "results/logs/figure_{preset}_hmc_{hmc_figure}.log",
+    localrule: True
     shell:
         "{PYTHON} -m dltutorials.stages.hmc_figures {wildcards.hmc_figure} {output} {input} > {log} 2>&1"

@@ -14,6 +14,7 @@ rule pretrain_layer:
     priority: lambda w: job_priority(w.model)
     resources:
         mem_mb=4000,
+        gpu=lambda w: job_gpus(run_config(w.model, w.preset, TUTORIAL_DATASET)),
     log:
         "results/logs/pretrain_{preset}_{model}_seed{seed}_layer{layer}.log",
     shell:
@@ -35,6 +36,7 @@ rule pretrain_layer_on_dataset:
     priority: lambda w: job_priority(w.model)
     resources:
         mem_mb=4000,
+        gpu=lambda w: job_gpus(run_config(w.model, w.preset, w.dataset)),
     log:
         "results/logs/pretrain_{preset}_{model}_{dataset}_seed{seed}_layer{layer}.log",
     shell:

@@ -15,6 +15,7 @@ rule pretrain_rnnrbm:
     threads: 1
     resources:
         mem_mb=2000,
+        gpu=lambda w: job_gpus(music_config(w.dataset, w.preset, w.variant)),
     log:
         "results/logs/rnnrbm_pretrain_{preset}_{dataset}_{variant}_seed{seed}.log",
     shell:
@@ -37,6 +38,7 @@ rule train_rnnrbm:
     threads: 1
     resources:
         mem_mb=3000,
+        gpu=lambda w: job_gpus(music_config(w.dataset, w.preset, w.variant)),
     log:
         "results/logs/rnnrbm_{preset}_{dataset}_{variant}_seed{seed}.log",
     shell:
@@ -54,6 +56,7 @@ rule figure_music_paper:
         report("results/figures/{music_table}_{music_figure}.png", caption="../report/music.rst", category=report_category),
     log:
         "results/logs/figure_paper_{music_table}_{music_figure}.log",
+    localrule: True
     shell:
         "{PYTHON} -m dltutorials.stages.music_figures {wildcards.music_figure} {output}"
         " {params.run_dirs} > {log} 2>&1"
@@ -70,6 +73,7 @@ rule figure_music:
         preset="|".join(p for p in PRESETS if p != "paper"),
     log:
         "results/logs/figure_{preset}_{music_table}_{music_figure}.log",
+    localrule: True
     shell:
         "{PYTHON} -m dltutorials.stages.music_figures {wildcards.music_figure} {output}"
         " {params.run_dirs} > {log} 2>&1"

@@ -20,6 +20,7 @@ rule train:
     priority: lambda w: job_priority(w.model)
     resources:
         mem_mb=4000,
+        gpu=lambda w: job_gpus(run_config(w.model, w.preset, TUTORIAL_DATASET)),
     log:
         "results/logs/train_{preset}_{model}_seed{seed}.log",
     shell:
@@ -44,6 +45,7 @@ rule train_on_dataset:
     priority: lambda w: job_priority(w.model)
     resources:
         mem_mb=4000,
+        gpu=lambda w: job_gpus(run_config(w.model, w.preset, w.dataset)),
     log:
         "results/logs/train_{preset}_{model}_{dataset}_seed{seed}.log",
     shell:
