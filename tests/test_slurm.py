@@ -17,9 +17,11 @@ and otherwise skips, saying why; in CI it fails instead.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -216,3 +218,26 @@ def test_the_gpu_switch_asks_for_a_gpu_for_the_training_and_sampling_jobs_only(t
     on_gpu = {"pretrain_layer", "train", "sample_hmc", "pretrain_rnnrbm", "train_rnnrbm"}
     assert {rule for rule, values in gpus.items() if values == {"1"}} == on_gpu
     assert {rule for rule, values in gpus.items() if values == {None}} == set(gpus) - on_gpu
+
+
+@pytest.mark.slow
+def test_a_hydra_multirun_runs_as_slurm_jobs_with_the_launchers_resources(cluster, results_dir, tmp_path):
+    """hydra/launcher=slurm (hydra-submitit-launcher, conf/hydra/launcher/slurm.yaml): each run of a sweep is a
+    SLURM job with the CPUs and time limit asked for, and trains with as many torch threads as it got CPUs."""
+    seen = set(cluster.completed_jobs())
+    sweep = tmp_path / "sweep"
+    command = ["timeout", "-s", "INT", str(WORKFLOW_TIMEOUT), sys.executable, "-m", "dltutorials.stages.train",
+               "-m", "hydra/launcher=slurm", f"hydra.launcher.partition={slurm_cluster.PARTITION}",
+               "hydra.launcher.cpus_per_task=1", "hydra.launcher.timeout_min=7", f"hydra.sweep.dir={sweep}",
+               "model=logreg", "preset=tiny", f"paths.results_dir={results_dir}",
+               "model.module.learning_rate=0.05,0.13"]
+    result = subprocess.run(command, env=cluster.env, capture_output=True, text=True, timeout=WORKFLOW_TIMEOUT + 60)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:] + cluster.logs()
+    jobs = {job_id: job for job_id, job in cluster.completed_jobs().items() if job_id not in seen}
+    assert len(jobs) == 2, f"one SLURM job per run of the sweep: {jobs}"
+    for job in jobs.values():
+        assert job["JobState"] == "COMPLETED" and job["Partition"] == slurm_cluster.PARTITION, job
+        assert job["ProcCnt"] == "1" and job["TimeLimit"] == "7", job
+    metrics = [json.loads(path.read_text()) for path in sorted(sweep.glob("*/metrics.json"))]
+    assert [m["torch_threads"] for m in metrics] == [1, 1], "the job's CPUs, not the node's cores"
+    assert sorted(m["model"] for m in metrics) == ["logreg", "logreg"]
