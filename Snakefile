@@ -7,6 +7,7 @@
 #   snakemake --cores 4 --config 'overrides=[data=foo]'   # another dataset: results/foo/*.csv (README)
 #   snakemake --workflow-profile workflow/profiles/slurm --default-resources slurm_partition=<p> slurm_account=<a>
 #                                                # on a SLURM cluster (README, "Cluster (SLURM)")
+#   snakemake --cores 4 results/sweeps/dbn_lr.csv  # the tutorial's grid of DBN learning rates (not in `all`)
 #
 # Hyperparameters live in the Hydra configs under conf/; this file only wires stages.
 
@@ -46,6 +47,10 @@ wildcard_constraints:
     target="|".join(HMC_TARGETS),
     hmc_figure="|".join(HMC_FIGURES),
     dataset=r"[a-z0-9_]+",
+    sweep="|".join(SWEEPS),
+    pre=SWEEP_VALUE,
+    fine=SWEEP_VALUE,
+    data_folder="(?:" + "|".join(re.escape(folder) for folder in DATA_FOLDERS) + ")",  # "" for MNIST
 
 
 # snakemake --report results/report.html: the outputs marked report(...) with their captions.
@@ -82,4 +87,5 @@ include: "workflow/rules/supervised.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/hmc.smk"
 include: "workflow/rules/music.smk"
+include: "workflow/rules/sweeps.smk"
 include: "workflow/rules/report.smk"

@@ -142,6 +142,18 @@ def test_every_layerwise_job_of_another_dataset_names_it(user_configs, tmp_path)
     assert f"results/runs/tiny/dbn/{DATASET}/seed1234/layer1/codes.npy" in listed
 
 
+def test_a_sweep_on_another_dataset_names_it(user_configs, tmp_path):
+    """The tiny DBN's learning-rate grid on the dataset: its stacks, fine-tunings and table in paths that name it."""
+    listed = snakemake(tmp_path, f"results/tiny/{DATASET}/sweeps/dbn_lr.csv", "-n", "-p")
+    out = listed.stdout + listed.stderr
+    runs = f"results/runs/tiny/sweeps/dbn_lr/{DATASET}"
+    assert f"{runs}/pre0.1/seed1234/layer2/layer.pt" in out and f"{runs}/pre0.01/seed1234/fine1/metrics.json" in out
+    commands = [line for line in out.splitlines() if "-m dltutorials.stages." in line]
+    assert len(commands) == 2 + 4 + 2 + 4, "download, prepare, 2 x 2 layers, 2 x 1 codes, 4 fine-tunings"
+    assert all(f"data={DATASET} " in line for line in commands)
+    assert "results/runs/tiny/sweeps/dbn_lr/pre" not in out, "no path of MNIST's"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("args, error", [
     (["overrides=[data=nope]"], r"config overrides: data=nope is not one of the image datasets \["),

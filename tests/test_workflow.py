@@ -53,6 +53,7 @@ def test_tiny_preset_builds_every_table(tiny_run):
         assert (run_dir / "model.ckpt").is_file() and (run_dir / "config.yaml").is_file()
         assert "validation error" in (run_dir / "train.log").read_text()
     assert not list(workdir.glob("results/**/*.part")), "no temporary file left behind"
+    assert not (workdir / "results/tiny/sweeps").exists(), "sweeps are not part of the default target"
 
 
 @pytest.mark.slow

@@ -397,3 +397,74 @@ def validate_music(cfg: DictConfig) -> dict:
     _check_trainer(plain["trainer"])
     _check_seed(plain)
     return plain
+
+
+def sweep_label(value: float) -> str:
+    """A grid value as paths and labels show it: 0.1, 0.0001, 1e-05 (``%g``)."""
+    return f"{value:g}"
+
+
+# The two axes of a sweep (conf/sweep/<name>.yaml) and where each axis's key must be: every pretraining
+# value makes one stack of layers, which every fine-tuning value starts from.
+SWEEP_AXES = {"pretrain": "under model.pretrain (what the layers are pretrained with)",
+              "finetune": "of the model outside model.pretrain (what fine-tuning alone reads)"}
+
+
+def _check_sweep_axis(axis: str, entry: Any, model_cfg: DictConfig) -> None:
+    if not isinstance(entry, dict) or set(entry) != {"key", "values"}:
+        raise ConfigError(f"sweep.{axis} must have exactly `key` and `values`, got {entry!r}")
+    key, values = entry["key"], entry["values"]
+    under_pretrain = isinstance(key, str) and key.startswith("model.pretrain.")
+    if not isinstance(key, str) or not key.startswith("model.") or under_pretrain != (axis == "pretrain"):
+        raise ConfigError(f"sweep.{axis}.key must name a setting {SWEEP_AXES[axis]}, got {key!r}")
+    name, absent = model_cfg.model.name, object()
+    current = OmegaConf.select(model_cfg, key, default=absent)
+    if current is absent:
+        raise ConfigError(f"sweep.{axis}.key: {key} is not a setting of model={name} (conf/model/{name}.yaml)")
+    if not _is_number(current):
+        raise ConfigError(f"sweep.{axis}.key: {key} of model={name} is {current!r}, not a number")
+    if not isinstance(values, list) or not values:
+        raise ConfigError(f"sweep.{axis}.values must be a non-empty list of numbers, got {values!r}")
+    labels = set()
+    for i, value in enumerate(values):
+        if not _is_number(value) or value <= 0:
+            raise ConfigError(f"sweep.{axis}.values[{i}] must be a number > 0, got {value!r}")
+        if sweep_label(value) in labels:  # the label names the point's folder
+            raise ConfigError(f"sweep.{axis}.values has {sweep_label(value)} twice")
+        labels.add(sweep_label(value))
+
+
+def validate_sweep(cfg: DictConfig) -> dict:
+    """Check a sweep (``conf/sweep.yaml``: the model and its two axes); returns the ``sweep`` section as a plain
+    dict. Raises ConfigError naming the key."""
+    sweep = _resolved(cfg, ("sweep",))["sweep"]
+    expected = ["model", *SWEEP_AXES]
+    for key in expected:
+        if key not in sweep:
+            raise ConfigError(f"sweep.{key} is missing (a sweep has {', '.join(expected)})")
+    for key in sweep:
+        if key not in expected:
+            raise ConfigError(f"sweep.{key} is not a setting of a sweep (it has {', '.join(expected)})")
+    models = available("model")
+    if sweep["model"] not in models:
+        raise ConfigError(f"sweep.model must be one of {models}, got {sweep['model']!r}")
+    model_cfg = compose([f"model={sweep['model']}"])
+    if "pretrain" not in model_cfg.model or "module" not in model_cfg.model:
+        raise ConfigError(f"sweep.model: {sweep['model']} is not pretrained and fine-tuned (conf/model/ needs "
+                          f"`pretrain` and `module`): a sweep shares each pretraining between fine-tunings")
+    for axis in SWEEP_AXES:
+        _check_sweep_axis(axis, sweep[axis], model_cfg)
+    return sweep
+
+
+def check_sweep_point(plain: dict, sweep: dict) -> None:
+    """A grid point's run (``plain``: its validated config) pretrains every layer with the swept value: a
+    layer's own setting of that name (``model.pretrain.per_layer.<k>``) would silently replace it."""
+    key = sweep["pretrain"]["key"]
+    if not key.startswith("model.pretrain.layer."):
+        return
+    name = key.rsplit(".", 1)[-1]
+    for k in range(1, len(plain["model"]["hidden_sizes"]) + 1):
+        if name in per_layer_settings(plain["model"]["pretrain"], k):
+            raise ConfigError(f"model.pretrain.per_layer.{k}.{name} replaces the swept {key} on layer {k} "
+                              f"(sweep.pretrain.key): remove it from the overrides or presets")

@@ -8,6 +8,8 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
+import matplotlib.colors  # noqa: E402
+import matplotlib.patches  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
@@ -231,5 +233,36 @@ def save_headline(path: str | Path, rows: list[dict]) -> None:
     ax.grid(True, axis="x", which="both", linewidth=0.3)
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title("Test error: this reproduction against the tutorial's reported numbers", fontsize=10)
+    figure.tight_layout()
+    _save_figure(path, figure)
+
+
+def save_sweep_heatmap(path: str | Path, errors: np.ndarray, rows: dict, columns: dict, selected: tuple[int, int],
+                       title: str) -> None:
+    """A sweep's validation error (%) over its grid, each cell's value written in it, the selected cell framed.
+
+    ``errors``: (len(rows["values"]), len(columns["values"])), NaN where a point has no run; ``rows`` and
+    ``columns``: the axis ``label`` and its ``values`` in the grid's order; ``selected``: (row, column).
+    """
+    figure, ax = plt.subplots(figsize=(max(1.3 * len(columns["values"]) + 3.2, 7.0), 0.75 * len(rows["values"]) + 2.4))
+    finite = errors[np.isfinite(errors)]
+    # A bad learning rate leaves ~90 % error, a good one ~1 %: a log scale keeps the good ones apart.
+    norm = matplotlib.colors.LogNorm() if finite.size and finite.min() > 0 else None
+    image = ax.imshow(errors, cmap="viridis", norm=norm, aspect="auto")
+    for (i, j), value in np.ndenumerate(errors):
+        if np.isfinite(value):
+            dark = image.norm(value) < 0.5  # light text on the dark (low) end of viridis
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=9,
+                    color="white" if dark else "black", fontweight="bold" if (i, j) == selected else "normal")
+    i, j = selected
+    ax.add_patch(matplotlib.patches.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=3))
+    ax.set_xticks(range(len(columns["values"])), [f"{v:g}" for v in columns["values"]])
+    ax.set_yticks(range(len(rows["values"])), [f"{v:g}" for v in rows["values"]])
+    ax.set_xlabel(columns["label"])
+    ax.set_ylabel(rows["label"])
+    colorbar = figure.colorbar(image, ax=ax, label="validation error (%)")
+    for axis in (colorbar.ax.yaxis.set_major_formatter, colorbar.ax.yaxis.set_minor_formatter):
+        axis(matplotlib.ticker.FormatStrFormatter("%g"))  # 20, not 2 x 10^1
+    ax.set_title(title, fontsize=10)
     figure.tight_layout()
     _save_figure(path, figure)

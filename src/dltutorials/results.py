@@ -111,3 +111,36 @@ def write_table(runs: list[dict], output: str | Path) -> pd.DataFrame:
     with atomic_path(output) as tmp:
         table.to_csv(tmp, index=False)
     return table
+
+
+# The first columns of a sweep's table, around its two grid columns; the runs' other columns follow.
+SWEEP_COLUMNS = (["sweep", "model", "preset", "dataset"],
+                 ["seed", "best_valid_error", "mean_valid_error", "selected", "test_error", "best_epoch", "epochs_run",
+                  "pretrain_seconds", "finetune_seconds"])
+
+
+def write_sweep_table(points: list[dict], axes: tuple[str, str], output: str | Path) -> pd.DataFrame:
+    """A sweep's table (conf/sweep/): one row per grid point and seed, written atomically.
+
+    ``points``: ``sweep``, the two grid columns named by ``axes`` (e.g. ``pretrain_learning_rate``,
+    ``finetune_learning_rate``), ``seed`` and ``run_dir``, the fine-tuning run's folder. Each row adds the
+    run's ``metrics.json`` (errors, epochs, seconds), ``pretrain_seconds`` (its stack's layers, shared by
+    every fine-tuning of its pretraining value), ``mean_valid_error`` (its point's mean over seeds) and
+    ``selected``: true on the rows of the point with the lowest mean validation error, the tutorial's
+    choice (section 10.5); on a tie, the first in the grid's order.
+    """
+    if not points:
+        raise ValueError(f"no runs to tabulate for {output}")
+    axes = list(axes)
+    rows = [{"sweep": point["sweep"], **{axis: point[axis] for axis in axes},
+             **json.loads((Path(point["run_dir"]) / "metrics.json").read_text())} for point in points]
+    table = pd.json_normalize(rows)  # versions.torch, ... as in the model tables
+    table["pretrain_seconds"] = table.filter(regex=r"^pretrain_seconds_layer\d+$").sum(axis=1).round(2)
+    table["mean_valid_error"] = table.groupby(axes, sort=False)["best_valid_error"].transform("mean").round(4)
+    best = table.loc[table["mean_valid_error"].idxmin(), axes]  # idxmin: the first row of the lowest
+    table["selected"] = (table[axes] == best).all(axis=1)
+    first = [*SWEEP_COLUMNS[0], *axes, *SWEEP_COLUMNS[1]]
+    table = table[first + [column for column in table.columns if column not in first]]
+    with atomic_path(output) as tmp:
+        table.to_csv(tmp, index=False)
+    return table

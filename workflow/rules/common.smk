@@ -7,8 +7,9 @@ import shlex
 import sys
 
 from dltutorials import fingerprints, tutorial_table
-from dltutorials.config import (TUTORIAL_DATASET, USER_CONFIG_ENV, ConfigError, available, composed, dataset_folder,
-                                 validate as validate_run, validate_hmc, validate_music)
+from dltutorials.config import (TUTORIAL_DATASET, USER_CONFIG_ENV, ConfigError, available, check_sweep_point, composed,
+                                 dataset_folder, sweep_label, validate as validate_run, validate_hmc, validate_music,
+                                 validate_sweep)
 
 # Every job runs the interpreter of the project's virtualenv (`make venv`, pinned by pyproject.toml).
 # `snakemake --lint` reports two things about this, on purpose: PYTHON is not a parameter of the
@@ -470,9 +471,130 @@ CHAPTERS = {"logreg": "04 Logistic regression", "mlp": "05 Multilayer perceptron
 
 def report_category(wildcards):
     """The chapter of a table or figure, from whichever of its wildcards names the model."""
+    if "sweep" in wildcards.keys():
+        return CHAPTERS[table_of(sweep_model(wildcards.sweep, FIGURE_FOLDERS[wildcards.folder][0]))]
     if "hmc_figure" in wildcards.keys():
         return CHAPTERS["hmc"]
     if "music_table" in wildcards.keys() or wildcards.get("table", "") in MUSIC_TABLES:
         return CHAPTERS["rnnrbm"]
     name = wildcards.get("table") or table_of(wildcards.get("model"))
     return CHAPTERS.get(name, name)
+
+
+# Sweeps (conf/sweep/<name>.yaml, workflow/rules/sweeps.smk): a grid of fine-tuning runs of one layer-wise
+# model over a pretraining key and a fine-tuning key, e.g. the tutorial's search for the DBN's learning
+# rates (section 10.5). Not in the default target (README, "Sweeps").
+SWEEPS = options("sweep")
+# A grid value in a path, as sweep_label writes it: 0.1, 0.0001, 1e-05.
+SWEEP_VALUE = r"[0-9][0-9.e+-]*"
+# {data_folder} of a sweep's run paths: "" for MNIST, "<dataset>/" for another image dataset, as in run_dir.
+DATA_FOLDERS = {dataset_folder(name): name for name in IMAGE_DATASETS}
+
+
+@functools.cache
+def sweep_config(sweep, preset):
+    """A sweep's model and axes (conf/sweep.yaml with the preset's grid), validated: bad values stop the DAG here."""
+    try:
+        return composed([f"sweep={sweep}", f"preset={preset}"], "sweep", validate_sweep)
+    except ConfigError as error:
+        raise WorkflowError(f"sweep={sweep} preset={preset}: {error}")
+
+
+def sweep_model(sweep, preset):
+    return sweep_config(sweep, preset)["model"]
+
+
+def sweep_columns(sweep, preset):
+    """The table's columns of the two axes: pretrain_<setting>, finetune_<setting> (e.g. ..._learning_rate)."""
+    grid = sweep_config(sweep, preset)
+    return [f"{axis}_{grid[axis]['key'].rsplit('.', 1)[-1]}" for axis in ("pretrain", "finetune")]
+
+
+def sweep_overrides(sweep, preset, pre, fine=None):
+    """A grid point's Hydra overrides, from the values its path names (pre<x>, fine<y>); without fine, those of
+    its pretraining alone."""
+    grid, overrides = sweep_config(sweep, preset), []
+    for axis, label in (("pretrain", pre), ("finetune", fine)):
+        if label is None:
+            continue
+        values = {sweep_label(value): value for value in grid[axis]["values"]}
+        if label not in values:
+            raise WorkflowError(f"sweep={sweep} preset={preset}: {label} is not one of sweep.{axis}.values "
+                                f"{list(values)}")
+        overrides.append(f"{grid[axis]['key']}={values[label]!r}")
+    return overrides
+
+
+@functools.cache
+def sweep_run_config(sweep, preset, data_folder, pre, fine=None):
+    """The resolved config of a grid point's fine-tuning (of its pretraining alone without fine), validated."""
+    point = [f"data={DATA_FOLDERS[data_folder]}", *sweep_overrides(sweep, preset, pre, fine)]
+    try:
+        plain = composed([*MODEL_OVERRIDE_LIST, f"model={sweep_model(sweep, preset)}", f"preset={preset}", *point],
+                         check=validate_run)
+        check_sweep_point(plain, sweep_config(sweep, preset))
+        return plain
+    except ConfigError as error:
+        raise WorkflowError(f"sweep={sweep} preset={preset} {' '.join(point)}: {error}")
+
+
+def sweep_point_overrides(w):
+    """The overrides a job adds after the user's: its pretraining value, and its fine-tuning value if it has one."""
+    return " ".join(shlex.quote(o) for o in sweep_overrides(w.sweep, w.preset, w.pre, w.get("fine")))
+
+
+def sweep_stack_path(preset, sweep, data_folder, pre, seed):
+    """results/runs/<preset>/sweeps/<sweep>/[<dataset>/]pre<x>/seed<N>: the stack one pretraining value makes,
+    which every fine-tuning of the grid starts from (its layer<k>/ folders; each point's run in fine<y>/)."""
+    return f"results/runs/{preset}/sweeps/{sweep}/{data_folder}pre{pre}/seed{seed}"
+
+
+def sweep_stack_dir(w):
+    return sweep_stack_path(w.preset, w.sweep, w.data_folder, w.pre, w.seed)
+
+
+def sweep_layer_files(w):
+    n_layers = len(sweep_run_config(w.sweep, w.preset, w.data_folder, w.pre)["model"]["hidden_sizes"])
+    return [f"{sweep_stack_dir(w)}/layer{k}/layer.pt" for k in range(1, n_layers + 1)]
+
+
+def sweep_prepared_data(w):
+    data_dir = sweep_run_config(w.sweep, w.preset, w.data_folder, w.pre)["data"]["prepared_dir"]
+    return [f"{data_dir}/{split}.npz" for split in SPLITS]
+
+
+def sweep_layer_input(w):
+    """Layer 1 learns from the prepared training split, layer k from the stack's layer k-1 codes."""
+    k = int(w.layer)
+    return sweep_prepared_data(w)[0] if k == 1 else f"{sweep_stack_dir(w)}/layer{k - 1}/codes.npy"
+
+
+def sweep_layer_fingerprint(w):
+    plain = sweep_run_config(w.sweep, w.preset, w.data_folder, w.pre)
+    return fingerprints.as_text(fingerprints.layer_settings(plain, int(w.layer)))
+
+
+def sweep_training_fingerprint(w):
+    plain = sweep_run_config(w.sweep, w.preset, w.data_folder, w.pre, w.fine)
+    return fingerprints.as_text(fingerprints.training_settings(plain))
+
+
+def sweep_points(sweep, folder):
+    """Every run of a sweep's table (results/<folder>sweeps/<sweep>.csv): each grid point, each seed, in the
+    grid's order."""
+    preset, dataset = FIGURE_FOLDERS[folder]
+    grid, columns = sweep_config(sweep, preset), sweep_columns(sweep, preset)
+    stack = functools.partial(sweep_stack_path, preset, sweep, dataset_folder(dataset))
+    return [{"sweep": sweep, columns[0]: pre, columns[1]: fine, "seed": seed,
+             "run_dir": f"{stack(sweep_label(pre), seed)}/fine{sweep_label(fine)}"}
+            for pre in grid["pretrain"]["values"] for fine in grid["finetune"]["values"] for seed in config["seeds"]]
+
+
+def write_sweep_table(points, columns, output, log):
+    """A sweep's table (dltutorials.results.write_sweep_table), and a line saying which point it selected."""
+    from dltutorials.results import write_sweep_table as write
+
+    table = write(points, columns, output)
+    chosen = table[table["selected"]].iloc[0]
+    Path(log).write_text(f"{output}: {len(table)} rows; selected {columns[0]}={chosen[columns[0]]:g} "
+                         f"{columns[1]}={chosen[columns[1]]:g}, validation error {chosen['mean_valid_error']} %\n")
