@@ -24,6 +24,7 @@ rule sweep_pretrain_layer:
     priority: lambda w: job_priority(sweep_model(w.sweep, w.preset))
     resources:
         mem_mb=4000,
+        gpu=lambda w: job_gpus(sweep_run_config(w.sweep, w.preset, w.data_folder, w.pre)),
     log:
         "results/logs/sweep_pretrain_{preset}_{sweep}_{data_folder}pre{pre}_seed{seed}_layer{layer}.log",
     shell:
@@ -72,6 +73,7 @@ rule sweep_train:
     priority: lambda w: job_priority(sweep_model(w.sweep, w.preset))
     resources:
         mem_mb=4000,
+        gpu=lambda w: job_gpus(sweep_run_config(w.sweep, w.preset, w.data_folder, w.pre, w.fine)),
     log:
         "results/logs/sweep_train_{preset}_{sweep}_{data_folder}pre{pre}_seed{seed}_fine{fine}.log",
     shell:
@@ -109,5 +111,6 @@ rule sweep_figure:
         folder="|".join(sorted(FIGURE_FOLDERS, key=len, reverse=True)),
     log:
         "results/logs/sweep_figure_{folder}{sweep}.log",
+    localrule: True
     shell:
         "{PYTHON} -m dltutorials.stages.sweep_figure {input} {output} {params.columns} > {log} 2>&1"
