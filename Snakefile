@@ -27,6 +27,7 @@ configfile: str(Path(workflow.basedir) / "conf" / "workflow.yaml")
 
 validate(config, "workflow/schemas/config.schema.yaml")
 config["seeds"] = [int(seed) for seed in config["seeds"]]
+config["threads"] = {model: int(count) for model, count in config["threads"].items()}
 config["cap_cores_at_machine"] = str(config["cap_cores_at_machine"]).lower() == "true"
 config["partial_tutorial_table"] = str(config["partial_tutorial_table"]).lower() == "true"
 

@@ -214,6 +214,19 @@ def test_cores_beyond_the_machine_are_capped_unless_asked_not_to(tiny_run):
     assert "Provided cores: 16" in as_given
 
 
+def test_threads_per_model_from_the_command_line(tmp_path):
+    """The README's `--config 'threads={default: 1, lenet: 4}'` (whose values Snakemake passes as strings)."""
+    args = ["-n", "--cores", "8", "results/lenet.csv", "results/logreg.csv",
+            "--config", "cap_cores_at_machine=false", "threads={default: 1, lenet: 4}"]
+    output = snakemake_any_cores(tmp_path, *args)
+    threads = dict(re.findall(r"^rule train:\n(?:    .*\n)*?    wildcards: preset=paper, model=(\w+).*\n"
+                              r"(?:    (?!threads).*\n)*    threads: (\d+)", output, flags=re.M))
+    assert threads == {"lenet": "4"}, "logreg keeps the default: one thread, which Snakemake does not print"
+    refused = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "-n", "results/lenet.csv",
+                              "--config", "threads={default: 0}"], capture_output=True, text=True, timeout=600)
+    assert refused.returncode != 0 and "instance['threads']['default']" in refused.stdout + refused.stderr
+
+
 def snakemake_any_cores(workdir, *args):
     result = subprocess.run([*SNAKEMAKE[:-2], "--directory", str(workdir), *args], capture_output=True, text=True,
                             timeout=600)
