@@ -1,0 +1,92 @@
+"""Annealed importance sampling (dltutorials.sampling.ais) against exact partition functions."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+import torch
+
+from dltutorials.sampling import ais
+
+
+def random_rbm(n_visible: int, n_hidden: int, scale: float, seed: int):
+    generator = torch.Generator().manual_seed(seed)
+    weight = scale * torch.randn(n_hidden, n_visible, generator=generator, dtype=torch.float64)
+    visible_bias = 0.5 * torch.randn(n_visible, generator=generator, dtype=torch.float64)
+    hidden_bias = 0.5 * torch.randn(n_hidden, generator=generator, dtype=torch.float64)
+    return weight, visible_bias, hidden_bias
+
+
+def brute_force_log_z(weight, visible_bias, hidden_bias) -> float:
+    """log of the sum of exp(-E(v, h)) over every joint state, E = -v.b - h.c - h W v (written out here)."""
+    n_hidden, n_visible = weight.shape
+    terms = []
+    for v in itertools.product([0.0, 1.0], repeat=n_visible):
+        for h in itertools.product([0.0, 1.0], repeat=n_hidden):
+            v_, h_ = torch.tensor(v, dtype=torch.float64), torch.tensor(h, dtype=torch.float64)
+            terms.append(float(v_ @ visible_bias + h_ @ hidden_bias + h_ @ weight @ v_))
+    top = max(terms)
+    return top + math.log(sum(math.exp(t - top) for t in terms))
+
+
+def test_the_papers_schedule_has_14500_intermediate_distributions():
+    betas = ais.inverse_temperatures()
+    assert len(betas) == 14_501 and betas[0] == 0 and betas[-1] == 1
+    assert bool((betas.diff() > 0).all())
+    assert betas.diff()[0] == pytest.approx(1e-3) and betas.diff()[-1] == pytest.approx(1e-5)
+    assert float(betas[500]) == pytest.approx(0.5) and float(betas[4500]) == pytest.approx(0.9)
+
+
+@pytest.mark.parametrize("segments", [((0.5, 0.0),), ((0.5, 0.1), (0.4, 0.1)), ((0.5, 0.1),), ((1.5, 0.1),)])
+def test_a_bad_schedule_is_refused(segments):
+    with pytest.raises(ValueError, match="AIS schedule"):
+        ais.inverse_temperatures(segments)
+
+
+def test_exact_log_z_sums_every_joint_state():
+    rbm = random_rbm(6, 5, scale=1.0, seed=0)
+    assert ais.exact_log_partition(*rbm, chunk=8) == pytest.approx(brute_force_log_z(*rbm), abs=1e-9)
+
+
+def test_free_energies_over_every_visible_state_sum_to_the_exact_z():
+    """Summing exp(-F(v)) over the 2^V visible states (the other way round from exact_log_partition)."""
+    rbm = random_rbm(10, 7, scale=1.0, seed=1)
+    every_v = torch.tensor(list(itertools.product([0.0, 1.0], repeat=10)), dtype=torch.float64)
+    log_z = ais.exact_log_partition(*rbm)
+    assert float(torch.logsumexp(-ais.free_energy(every_v, *rbm), 0)) == pytest.approx(log_z, abs=1e-9)
+    probabilities = ais.mean_log_probability(every_v, *rbm, log_z=log_z)
+    assert probabilities == pytest.approx(float((-ais.free_energy(every_v, *rbm)).mean()) - log_z)
+
+
+@pytest.mark.parametrize("scale", [0.3, 1.0, 3.0], ids=["small", "unit", "large weights"])
+def test_ais_agrees_with_the_exact_log_z_within_its_own_error(scale):
+    weight, visible_bias, hidden_bias = random_rbm(40, 14, scale=scale, seed=2)
+    generator = torch.Generator().manual_seed(3)
+    data = torch.bernoulli(torch.rand(40, generator=generator).expand(500, -1), generator=generator)
+    betas = ais.inverse_temperatures(((0.5, 1e-3), (0.9, 1e-3), (1.0, 1e-4)))
+    estimate = ais.ais_log_partition(weight, visible_bias, hidden_bias, ais.base_rate_biases(data), betas,
+                                     n_runs=200, generator=torch.Generator().manual_seed(4))
+    exact = ais.exact_log_partition(weight, visible_bias, hidden_bias)
+    assert estimate.log_z_low <= exact <= estimate.log_z_high, (estimate.log_z, exact)
+    assert abs(estimate.log_z - exact) < 0.5
+    assert estimate.log_weights.shape == (200,)
+
+
+def test_the_base_rate_model_is_the_datas_smoothed_marginals():
+    data = torch.tensor([[1.0, 0.0, 1.0], [1.0, 0.0, 0.0], [1.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    p = torch.sigmoid(ais.base_rate_biases(data, smoothing=0.05))
+    expected = (torch.tensor([4.0, 0.0, 2.0]) + 0.05 * 4) / (4 * 1.1)
+    torch.testing.assert_close(p, expected)
+    assert bool(torch.isfinite(ais.base_rate_biases(data)).all()), "pixels always on or off get finite biases"
+
+
+def test_ais_at_zero_weights_is_exact():
+    """An RBM without interactions is the base-rate model with other biases: every run gets the same weight."""
+    weight = torch.zeros(4, 9, dtype=torch.float64)
+    visible_bias, hidden_bias = torch.linspace(-2, 2, 9, dtype=torch.float64), torch.zeros(4, dtype=torch.float64)
+    estimate = ais.ais_log_partition(weight, visible_bias, hidden_bias, visible_bias.clone(),
+                                     ais.inverse_temperatures(((1.0, 0.1),)), n_runs=5)
+    assert estimate.log_z == pytest.approx(ais.exact_log_partition(weight, visible_bias, hidden_bias), abs=1e-12)
+    assert float(estimate.log_weights.std()) == pytest.approx(0, abs=1e-12)
