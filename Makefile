@@ -39,7 +39,7 @@ test: venv
 	$(BIN)/python -m pytest
 
 # Every benchmark runs and prints its line; the target fails afterwards if any missed its goal.
-BENCHMARKS := supervised rbm allocator bandwidth contention hmc rnnrbm dag
+BENCHMARKS := supervised rbm allocator bandwidth contention hmc rnnrbm dag ais
 
 bench: venv
 	$(SNAKEMAKE) results/data/mnist/train.npz results/data/nottingham/train.npz

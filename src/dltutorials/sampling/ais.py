@@ -78,21 +78,27 @@ def ais_log_partition(weight: Tensor, visible_bias: Tensor, hidden_bias: Tensor,
     weight, visible_bias, hidden_bias = weight.detach(), visible_bias.detach(), hidden_bias.detach()
     base_bias = base_bias.to(weight)
     log_z0 = n_hidden * math.log(2) + float(F.softplus(base_bias.double()).sum())
-    v = torch.bernoulli(torch.sigmoid(base_bias).expand(n_runs, -1), generator=generator)
+    v = _draw(torch.sigmoid(base_bias).expand(n_runs, -1), generator)
     log_w = torch.zeros(n_runs, dtype=torch.float64, device=weight.device)
     bias_shift = visible_bias - base_bias
     previous = 0.0
     for beta in betas[1:].tolist():
         hidden_input = F.linear(v, weight, hidden_bias)  # W v + c: the weight's step and the hidden draw share it
-        step = (beta - previous) * (v @ bias_shift) + (F.softplus(beta * hidden_input)
+        tempered = beta * hidden_input
+        step = (beta - previous) * (v @ bias_shift) + (F.softplus(tempered)
                                                        - F.softplus(previous * hidden_input)).sum(dim=1)
         log_w += step.double()
-        h = torch.bernoulli(torch.sigmoid(beta * hidden_input), generator=generator)
-        v = torch.bernoulli(torch.sigmoid((1 - beta) * base_bias + beta * torch.addmm(visible_bias, h, weight)),
-                            generator=generator)
+        h = _draw(tempered.sigmoid_(), generator)
+        v = _draw(torch.addmm(visible_bias, h, weight).mul_(beta).add_(base_bias, alpha=1 - beta).sigmoid_(),
+                  generator)
         previous = beta
     log_w = log_w + log_z0
     return AISEstimate(*_log_mean_and_band(log_w), log_weights=log_w.cpu(), seconds=time.perf_counter() - start)
+
+
+def _draw(p: Tensor, generator: torch.Generator | None) -> Tensor:
+    """A binary sample with P(1) = p: u < p, u uniform (torch.bernoulli takes twice as long on a CPU)."""
+    return torch.rand(p.shape, generator=generator, dtype=p.dtype, device=p.device).lt_(p).to(p.dtype)
 
 
 def _log_mean_and_band(log_w: Tensor) -> tuple[float, float, float]:
