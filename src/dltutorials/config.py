@@ -82,7 +82,7 @@ def _inputs_digest() -> str:
     """A digest of everything but the overrides that a composed config depends on; the files' contents are
     read again only when their sizes or modification times change."""
     files = _input_files()
-    stats = tuple((str(path), path.stat().st_mtime_ns, path.stat().st_size) for path in files)
+    stats = tuple((str(path), stat.st_mtime_ns, stat.st_size) for path in files for stat in [path.stat()])
     environment = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("DLTUTORIALS_")))
     key = (stats, environment)
     if key not in _digests:
@@ -116,7 +116,7 @@ def composed(overrides: list[str] | tuple[str, ...] = (), config_name: str = "co
 
 def _keep(state: Path, entry: Path, plain: dict) -> None:
     """Write an entry atomically; a cache that cannot be written (read-only home) only costs time."""
-    if json.loads(json.dumps(plain)) != plain:  # e.g. integer keys: kept, they would come back as strings
+    if json.loads(json.dumps(plain)) != plain:  # e.g. integer keys, which would come back as strings: not kept
         return
     try:
         new_state = not state.is_dir()

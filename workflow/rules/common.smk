@@ -559,8 +559,7 @@ def sweep_layer_files(w):
 
 
 def sweep_prepared_data(w):
-    data_dir = sweep_run_config(w.sweep, w.preset, w.data_folder, w.pre)["data"]["prepared_dir"]
-    return [f"{data_dir}/{split}.npz" for split in SPLITS]
+    return prepared_data(sweep_model(w.sweep, w.preset), w.preset, DATA_FOLDERS[w.data_folder])
 
 
 def sweep_layer_input(w):
