@@ -8,6 +8,7 @@
 #   snakemake --workflow-profile workflow/profiles/slurm --default-resources slurm_partition=<p> slurm_account=<a>
 #                                                # on a SLURM cluster (README, "Cluster (SLURM)")
 #   snakemake --cores 4 results/sweeps/dbn_lr.csv  # the tutorial's grid of DBN learning rates (not in `all`)
+#   snakemake --cores 4 results/rbm_likelihood.csv # RBM log-likelihoods by AIS, beyond the tutorial (not in `all`)
 #
 # Hyperparameters live in the Hydra configs under conf/; this file only wires stages.
 
@@ -89,4 +90,5 @@ include: "workflow/rules/figures.smk"
 include: "workflow/rules/hmc.smk"
 include: "workflow/rules/music.smk"
 include: "workflow/rules/sweeps.smk"
+include: "workflow/rules/likelihood.smk"
 include: "workflow/rules/report.smk"

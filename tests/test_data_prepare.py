@@ -11,7 +11,7 @@ import pytest
 
 from conftest import MNIST_MIRROR
 from dltutorials.data.download import DataError
-from dltutorials.data.prepare import SPLITS, load_split, prepare_pickle
+from dltutorials.data.prepare import SPLITS, binarize_splits, load_split, prepare_pickle
 
 MNIST = MNIST_MIRROR
 MNIST_SIZES = {"train": 50000, "valid": 10000, "test": 10000}
@@ -188,3 +188,43 @@ def test_load_split_missing_and_corrupt(tmp_path: Path) -> None:
     np.savez(wrong_keys, a=np.zeros(3))
     with pytest.raises(DataError, match="expected arrays 'x' and 'y'"):
         load_split(wrong_keys)
+
+
+def _write_small_splits(folder: Path, pixels: dict[str, np.ndarray]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, x in pixels.items():
+        np.savez(folder / f"{split}.npz", x=x, y=np.arange(len(x), dtype=np.int64) % N_CLASSES)
+    return folder
+
+
+def test_binarize_draws_each_pixel_once_with_its_intensity_as_probability(tmp_path: Path) -> None:
+    intensities = np.linspace(0, 1, 11, dtype=np.float32)
+    source = _write_small_splits(tmp_path / "grey", {split: np.tile(intensities, (4000, 1)) for split in SPLITS})
+    paths = binarize_splits(source, tmp_path / "binary", seed=7)
+    for split in SPLITS:
+        x, y = load_split(paths[split])
+        assert set(np.unique(x)) <= {0.0, 1.0} and x.shape == (4000, 11)
+        np.testing.assert_array_equal(y, np.arange(4000) % N_CLASSES)
+        # the frequency of 1 in each column is its intensity (4000 draws: standard error at most 0.008)
+        np.testing.assert_allclose(x.mean(0), intensities, atol=0.03)
+        assert x[:, 0].max() == 0 and x[:, -1].min() == 1
+    train, valid = load_split(paths["train"])[0], load_split(paths["valid"])[0]
+    assert not np.array_equal(train, valid), "each split has its own draw"
+
+
+def test_binarize_is_the_same_draw_for_a_seed_and_another_for_another_seed(tmp_path: Path) -> None:
+    source = _write_small_splits(tmp_path / "grey", {s: np.full((50, 20), 0.5, np.float32) for s in SPLITS})
+    first = load_split(binarize_splits(source, tmp_path / "a", seed=1)["test"])[0]
+    again = load_split(binarize_splits(source, tmp_path / "b", seed=1)["test"])[0]
+    other = load_split(binarize_splits(source, tmp_path / "c", seed=2)["test"])[0]
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+
+
+def test_binarize_refuses_pixels_outside_0_1_and_writes_nothing(tmp_path: Path) -> None:
+    pixels = {s: np.full((5, 3), 0.5, np.float32) for s in SPLITS}
+    pixels["valid"][0, 0] = 2.0
+    source = _write_small_splits(tmp_path / "grey", pixels)
+    with pytest.raises(DataError, match=r"valid\.npz: binarising needs pixels in \[0, 1\]"):
+        binarize_splits(source, tmp_path / "binary", seed=1)
+    assert not (tmp_path / "binary").exists()

@@ -237,7 +237,7 @@ def snakemake_any_cores(workdir, *args):
 # What `snakemake --lint` may report, each justified in workflow/rules/common.smk next to the variable.
 JUSTIFIED_LINTS = {"Specify a conda environment or container for each rule."} | {
     f"Shell command directly uses variable {name} from outside of the rule"
-    for name in ("PYTHON", "OVERRIDES", "HMC_OVERRIDES", "MUSIC_OVERRIDES", "MIRROR_ENV")}
+    for name in ("PYTHON", "OVERRIDES", "HMC_OVERRIDES", "MUSIC_OVERRIDES", "LIKELIHOOD_OVERRIDES", "MIRROR_ENV")}
 
 
 def test_snakemake_lint_finds_only_what_is_justified(tmp_path):

@@ -158,11 +158,11 @@ def available(group: str) -> list[str]:
 POSITIVE = {"learning_rate", "batch_size", "max_epochs", "patience", "patience_increase", "epochs", "cd_k",
             "n_hidden", "n_in", "n_out", "filter_size", "pool_size", "updates_per_step",
             "eval_batch_size", "train_subset"}
-NON_NEGATIVE = {"l1_reg", "l2_reg", "contraction_level"}
+NON_NEGATIVE = {"l1_reg", "l2_reg", "contraction_level", "binarize_seed"}
 FRACTION = {"improvement_threshold"}  # in (0, 1]
 PROBABILITY = {"corruption_level"}  # in [0, 1)
 INTEGER = {"batch_size", "max_epochs", "patience", "epochs", "cd_k", "n_hidden", "n_in", "n_out", "filter_size",
-           "pool_size", "updates_per_step", "eval_batch_size", "train_subset"}
+           "pool_size", "updates_per_step", "eval_batch_size", "train_subset", "binarize_seed"}
 
 
 def _is_number(value: Any) -> bool:
@@ -171,7 +171,7 @@ def _is_number(value: Any) -> bool:
 
 def _check_value(key: str, value: Any) -> None:
     name = key.rsplit(".", 1)[-1]
-    if value is None and name == "train_subset":
+    if value is None and name in ("train_subset", "binarize_seed"):
         return
     if name in INTEGER and not (isinstance(value, int) and not isinstance(value, bool)):
         raise ConfigError(f"{key} must be an integer, got {value!r}")
@@ -250,6 +250,8 @@ def _check_pretraining(model: dict) -> None:
         value = pretrain.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"model.pretrain.{key} must be a positive integer, got {value!r}")
+    if not isinstance(pretrain.get("keep_epochs", False), bool):
+        raise ConfigError(f"model.pretrain.keep_epochs must be true or false, got {pretrain['keep_epochs']!r}")
 
 
 def _check_trainer(trainer: dict) -> None:
@@ -339,6 +341,59 @@ def validate_hmc(cfg: DictConfig) -> dict:
     _check_constructor_arguments("hmc_target.distribution", target["distribution"])
     _check_seed(plain)
     return plain
+
+
+def validate_likelihood(cfg: DictConfig) -> dict:
+    """Resolve and check the likelihood settings (``conf/likelihood.yaml``); returns the plain dict."""
+    plain = _resolved(cfg, ("data", "ais", "models", "trainer", "paths"))
+    if plain["data"].get("kind", "images") != "images":
+        raise ConfigError(f"data={plain['data'].get('name')}: log p(v) of an RBM is measured on images (binary "
+                          f"pixels, e.g. data=mnist_binarized)")
+    ais = plain["ais"]
+    _check_schedule("ais.schedule", ais.get("schedule"))
+    curves = plain.get("curves") or {}
+    _check_schedule("curves.schedule", curves.get("schedule"))
+    if not (isinstance(curves.get("models"), list) and all(isinstance(m, str) for m in curves["models"])):
+        raise ConfigError(f"curves.models must be a list of model names, got {curves.get('models')!r}")
+    _positive_int("ais.n_runs", ais.get("n_runs"))
+    if ais["n_runs"] < 2:
+        raise ConfigError("ais.n_runs must be at least 2: the error band is their standard error")
+    if not _is_number(ais.get("base_rate_smoothing")) or ais["base_rate_smoothing"] <= 0:
+        raise ConfigError(f"ais.base_rate_smoothing must be a number > 0, got {ais.get('base_rate_smoothing')!r}")
+    if not isinstance(ais.get("seed"), int) or isinstance(ais.get("seed"), bool):
+        raise ConfigError(f"ais.seed must be an integer, got {ais.get('seed')!r}")
+    exact = plain.get("exact_max_hidden")
+    if not isinstance(exact, int) or isinstance(exact, bool) or not 0 <= exact <= EXACT_MAX_HIDDEN:
+        raise ConfigError(f"exact_max_hidden must be an integer from 0 to {EXACT_MAX_HIDDEN} (2^hidden "
+                          f"configurations are summed), got {exact!r}")
+    if not isinstance(plain["models"], dict) or not plain["models"]:
+        raise ConfigError(f"models must map each RBM model to the dataset it trains on, got {plain['models']!r}")
+    for model, value in (plain.get("reported") or {}).items():
+        if not _is_number(value):
+            raise ConfigError(f"reported.{model} must be a log-probability in nats, got {value!r}")
+    _check_trainer(plain["trainer"])
+    return plain
+
+
+def _check_schedule(key: str, schedule: Any) -> None:
+    """An AIS schedule: [end, step] segments from beta = 0 to 1, each end above the last."""
+    if not isinstance(schedule, list) or not schedule:
+        raise ConfigError(f"{key} must be a list of [end, step] segments, got {schedule!r}")
+    start = 0.0
+    for index, segment in enumerate(schedule):
+        if not (isinstance(segment, list) and len(segment) == 2 and all(_is_number(x) for x in segment)):
+            raise ConfigError(f"{key}.{index} must be [end, step], got {segment!r}")
+        end, step = segment
+        if not (start < end <= 1 and 0 < step <= end - start):
+            raise ConfigError(f"{key}.{index} [{end}, {step}] after beta={start}: need {start} < end <= 1 "
+                              f"and 0 < step <= end - {start}")
+        start = end
+    if start != 1:
+        raise ConfigError(f"{key} ends at beta={start}: its last segment must end at 1")
+
+
+# The most hidden units whose configurations exact_log_partition sums (2^26: a few minutes on one core).
+EXACT_MAX_HIDDEN = 26
 
 
 def _positive_int(key: str, value: Any, allow_none: bool = False) -> None:

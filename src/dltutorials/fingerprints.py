@@ -60,7 +60,7 @@ def training_settings(plain: dict) -> dict:
 def layer_settings(plain: dict, k: int) -> dict:
     """Everything that changes pretrained layer k: its settings and those of every layer below it."""
     model, pretrain = plain["model"], plain["model"]["pretrain"]
-    return {
+    settings = {
         "sizes": [plain["data"]["n_features"], *model["hidden_sizes"][:k]],
         "layer": pretrain["layer"],
         "per_layer": {str(j): per_layer_settings(pretrain, j) for j in range(1, k + 1)},
@@ -69,6 +69,11 @@ def layer_settings(plain: dict, k: int) -> dict:
         "data": {"name": plain["data"]["name"], "train_subset": plain["data"]["datamodule"]["train_subset"]},
         "trainer": _trainer(plain),
     }
+    # The per-epoch snapshots change no number, but a run asked for them must have them; only when asked,
+    # so that the runs made before the setting existed keep their fingerprints.
+    if pretrain.get("keep_epochs"):
+        settings["keep_epochs"] = True
+    return settings
 
 
 def figure_settings(plain: dict, figure: str) -> dict:

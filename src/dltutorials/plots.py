@@ -147,6 +147,27 @@ def save_monitor_curves(path: str | Path, curves: list[dict], reference: dict[in
     _save_figure(path, figure)
 
 
+def save_likelihood_curves(path: str | Path, curves: list[dict]) -> None:
+    """Average test log p(v) against epoch, one line per curve (``label``, ``epoch``, ``log_prob``), with the band
+    ``low``..``high`` that AIS's uncertainty on log Z gives (non-finite ends clipped to the axes)."""
+    figure, ax = plt.subplots(figsize=(7.0, 4.5))
+    values = np.concatenate([curve["log_prob"] for curve in curves])
+    bottom, top = values.min() - 10, values.max() + 10
+    for curve in curves:
+        line, = ax.plot(curve["epoch"], curve["log_prob"], marker=".", linewidth=1.2, label=curve["label"])
+        ax.fill_between(curve["epoch"], np.clip(curve["low"], bottom, top), np.clip(curve["high"], bottom, top),
+                        color=line.get_color(), alpha=0.2, linewidth=0)
+    ax.set_ylim(bottom, top)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("average test log p(v) (nats)")
+    ax.set_title("Test log-probability per epoch, by AIS (band: log Z's mean -/+ 3 standard errors)", fontsize=10)
+    ax.grid(True, linewidth=0.3)
+    ax.legend(fontsize=8)
+    figure.tight_layout()
+    _save_figure(path, figure)
+
+
 def save_learning_curves(path: str | Path, curves: list[dict]) -> None:
     """Validation error (%) against epoch, one line per run, its best validation marked with a star.
 

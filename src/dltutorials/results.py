@@ -113,6 +113,17 @@ def write_table(runs: list[dict], output: str | Path) -> pd.DataFrame:
     return table
 
 
+def write_likelihood_table(paths: list[str | Path], output: str | Path) -> pd.DataFrame:
+    """results/rbm_likelihood.csv: one row per RBM and seed, from each run's ``likelihood.json`` (AIS's log Z
+    and its band, the exact log Z where there is one, average test and training log p(v)), written atomically."""
+    if not paths:
+        raise ValueError(f"no likelihood runs to tabulate for {output}")
+    table = pd.json_normalize([json.loads(Path(path).read_text()) for path in paths])
+    with atomic_path(output) as tmp:
+        table.to_csv(tmp, index=False)
+    return table
+
+
 # The first columns of a sweep's table, around its two grid columns; the runs' other columns follow.
 SWEEP_COLUMNS = (["sweep", "model", "preset", "dataset"],
                  ["seed", "best_valid_error", "mean_valid_error", "selected", "test_error", "best_epoch", "epochs_run",

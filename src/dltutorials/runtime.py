@@ -47,3 +47,15 @@ def configure(num_threads: int | None) -> None:
     if threads:
         torch.set_num_threads(threads)
     keep_freed_memory()
+
+
+def device_for(accelerator: str) -> torch.device:
+    """The device ``trainer.accelerator`` asks for (cpu, gpu/cuda, auto), for the stages that run without a
+    Lightning Trainer (HMC, AIS), as the Trainer would pick it."""
+    if accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        from dltutorials.config import ConfigError
+
+        raise ConfigError(f"trainer.accelerator={accelerator}, but torch sees no CUDA GPU here")
+    return torch.device("cuda")

@@ -8,7 +8,8 @@ import sys
 
 from dltutorials import fingerprints, tutorial_table
 from dltutorials.config import (TUTORIAL_DATASET, USER_CONFIG_ENV, ConfigError, available, check_sweep_point, composed,
-                                 dataset_folder, sweep_label, validate as validate_run, validate_hmc, validate_music,
+                                 dataset_folder, sweep_label, validate as validate_run, validate_hmc, validate_likelihood,
+                                 validate_music,
                                  validate_sweep)
 
 # Every job runs the interpreter of the project's virtualenv (`make venv`, pinned by pyproject.toml).
@@ -74,6 +75,15 @@ MUSIC_VARIANTS = options("rnnrbm_variant")
 # The image models' paths name any dataset but the tutorial's MNIST (results/<dataset>/, results/<preset>/<dataset>/,
 # results/runs/<preset>/<model>/<dataset>/): its name must not be one of a preset or of the pipeline's own folders.
 OTHER_IMAGE_DATASETS = [name for name in IMAGE_DATASETS if name != TUTORIAL_DATASET]
+# Image datasets made from another one's prepared splits (data.binarized_from, e.g. mnist_binarized): the
+# `binarize` rule makes them; every other image dataset is downloaded and prepared.
+BINARIZED_FROM = {name: source for name in IMAGE_DATASETS
+                  if (source := composed([f"data={name}"])["data"].get("binarized_from")) is not None}
+for _name, _source in BINARIZED_FROM.items():
+    if _source not in IMAGE_DATASETS or _source in BINARIZED_FROM:
+        raise WorkflowError(f"data={_name}: binarized_from {_source!r} is not one of the downloaded image "
+                            f"datasets {[n for n in IMAGE_DATASETS if n not in BINARIZED_FROM]}")
+DOWNLOADED_IMAGE_DATASETS = [name for name in IMAGE_DATASETS if name not in BINARIZED_FROM]
 RESULTS_FOLDERS = ["data", "figures", "hand_runs", "logs", "runs", "sweeps", *MUSIC_TABLES]
 for _name in OTHER_IMAGE_DATASETS:
     if not re.fullmatch(r"[a-z0-9_]+", _name) or _name in PRESETS or _name in RESULTS_FOLDERS:
@@ -123,11 +133,12 @@ MIRROR_ENV = f"DLTUTORIALS_DATA_MIRROR={shlex.quote(config['data_mirror'])} " if
 
 
 # Extra Hydra overrides of every run reach the jobs through the command line,
-# not as parameters of the rules (`snakemake --lint` notes OVERRIDES, HMC_OVERRIDES and
+# not as parameters of the rules (`snakemake --lint` notes OVERRIDES, HMC_OVERRIDES, LIKELIHOOD_OVERRIDES and
 # MUSIC_OVERRIDES); what they change is in the fingerprints, so only the
 # jobs whose settings they change rerun. Each goes where its key is: sampler,
 # chains and dtype to the HMC runs (conf/hmc.yaml), trainer to both, the rest
-# to the models (conf/config.yaml); `data=<name>` picks the models' dataset (below).
+# to the models (conf/config.yaml); ais, curves, exact_max_hidden and reported to the likelihood jobs
+# (conf/likelihood.yaml); `data=<name>` picks the models' dataset (below).
 def _section(override):
     return override.lstrip("+~").split("=")[0].split(".")[0]
 
@@ -137,8 +148,12 @@ def _chooses_dataset(override):
 
 
 HMC_ONLY, SHARED = ("sampler", "chains", "dtype"), ("trainer",)
-MODEL_OVERRIDE_LIST = [o for o in config["overrides"] if _section(o) not in HMC_ONLY and not _chooses_dataset(o)]
+LIKELIHOOD_ONLY = ("ais", "curves", "exact_max_hidden", "reported")
+MODEL_OVERRIDE_LIST = [o for o in config["overrides"]
+                       if _section(o) not in HMC_ONLY + LIKELIHOOD_ONLY and not _chooses_dataset(o)]
 HMC_OVERRIDE_LIST = [o for o in config["overrides"] if _section(o) in HMC_ONLY + SHARED]
+LIKELIHOOD_OVERRIDE_LIST = [o for o in config["overrides"] if _section(o) in LIKELIHOOD_ONLY + SHARED]
+LIKELIHOOD_OVERRIDES = " ".join(shlex.quote(o) for o in LIKELIHOOD_OVERRIDE_LIST)
 OVERRIDES = " ".join(shlex.quote(o) for o in MODEL_OVERRIDE_LIST)
 HMC_OVERRIDES = " ".join(shlex.quote(o) for o in HMC_OVERRIDE_LIST)
 # The RNN-RBM's own overrides (config rnnrbm_overrides), after the shared trainer ones.
@@ -597,3 +612,75 @@ def write_sweep_table(points, columns, output, log):
     chosen = table[table["selected"]].iloc[0]
     Path(log).write_text(f"{output}: {len(table)} rows; selected {columns[0]}={chosen[columns[0]]:g} "
                          f"{columns[1]}={chosen[columns[1]]:g}, validation error {chosen['mean_valid_error']} %\n")
+
+
+# Log-likelihoods, beyond the tutorial (conf/likelihood.yaml, workflow/rules/likelihood.smk): AIS measures
+# each RBM of results/[<preset>/]rbm_likelihood.csv, trained on its dataset by the pretraining rules.
+@functools.cache
+def likelihood_config(preset):
+    """The resolved likelihood settings of a preset, validated: bad values stop the DAG here."""
+    try:
+        return composed([*LIKELIHOOD_OVERRIDE_LIST, f"preset={preset}"], "likelihood", validate_likelihood)
+    except ConfigError as error:
+        raise WorkflowError(f"likelihood preset={preset}: {error}")
+
+
+def likelihood_models(preset):
+    """{model: dataset it trains on} of the table: conf/likelihood.yaml's `models`, or those of config
+    `likelihood_models` among them."""
+    models = likelihood_config(preset)["models"]
+    for model in config["likelihood_models"]:
+        if model not in models:
+            raise WorkflowError(f"config likelihood_models: {model!r} is not one of {list(models)} "
+                                f"(models in conf/likelihood.yaml)")
+    chosen = {model: models[model] for model in config["likelihood_models"] or models}
+    for model, dataset in chosen.items():
+        if model not in MODELS or dataset not in IMAGE_DATASETS:
+            raise WorkflowError(f"conf/likelihood.yaml models.{model}: {dataset}: the model must be one of "
+                                f"{MODELS} (conf/model/) and the dataset one of {IMAGE_DATASETS} (conf/data/)")
+    return chosen
+
+
+def likelihood_runs(preset):
+    """The likelihood.json of every run in the table: each model on its dataset, each seed."""
+    return [f"{run_dir(model, preset, dataset, seed)}/likelihood.json"
+            for model, dataset in likelihood_models(preset).items() for seed in config["seeds"]]
+
+
+def likelihood_data(preset):
+    """The splits every log p(v) is measured on (and the base-rate model is fitted to)."""
+    data_dir = likelihood_config(preset)["data"]["prepared_dir"]
+    return [f"{data_dir}/{split}.npz" for split in ("train", "test")]
+
+
+def write_likelihood_table(inputs, output, log):
+    """results/[<preset>/]rbm_likelihood.csv from the runs' likelihood.json, and a line saying so in the log."""
+    from dltutorials.results import write_likelihood_table as write
+
+    table = write(inputs, output)
+    Path(log).write_text(f"{output}: {len(table)} rows\n")
+
+
+def likelihood_curve_runs(preset):
+    """The likelihood_epochs.csv of every run the per-epoch figure draws: conf/likelihood.yaml's curves.models."""
+    plain, models = likelihood_config(preset), likelihood_models(preset)
+    for model in plain["curves"]["models"]:
+        if model not in plain["models"]:
+            raise WorkflowError(f"conf/likelihood.yaml curves.models: {model!r} is not one of its models "
+                                f"{list(plain['models'])}")
+        if not run_config(model, preset, plain["models"][model])["model"]["pretrain"].get("keep_epochs"):
+            raise WorkflowError(f"conf/likelihood.yaml curves.models: {model} does not keep its epochs' parameters "
+                                f"(model.pretrain.keep_epochs: true in conf/model/{model}.yaml)")
+    return [f"{run_dir(model, preset, plain['models'][model], seed)}/likelihood_epochs.csv"
+            for model in plain["curves"]["models"] for seed in config["seeds"]]
+
+
+def likelihood_fingerprint(preset, schedule="ais"):
+    """What an estimate depends on: the data, AIS's settings (the schedule of ``curves`` for the per-epoch
+    ones), the exact sum's limit and the device."""
+    plain = likelihood_config(preset)
+    settings = {"data": plain["data"]["name"], "ais": {**plain["ais"], "schedule": plain[schedule]["schedule"]},
+                "trainer": plain["trainer"]["accelerator"]}
+    if schedule == "ais":
+        settings.update(exact_max_hidden=plain["exact_max_hidden"], reported=plain.get("reported"))
+    return fingerprints.as_text(settings)

@@ -1,10 +1,11 @@
 # Dataset download (mirrors, SHA-256) and preparation into per-split .npz files:
-# images (MNIST) from a gzipped pickle, piano rolls from folders of MIDI files.
+# images (MNIST) from a gzipped pickle, piano rolls from folders of MIDI files;
+# binarised images (mnist_binarized) drawn from another dataset's prepared splits.
 
 
 rule download:
     wildcard_constraints:
-        dataset="|".join(IMAGE_DATASETS),
+        dataset="|".join(DOWNLOADED_IMAGE_DATASETS),
     output:
         "results/data/{dataset}/{dataset}.pkl.gz",
     log:
@@ -16,7 +17,7 @@ rule download:
 
 rule prepare:
     wildcard_constraints:
-        dataset="|".join(IMAGE_DATASETS),
+        dataset="|".join(DOWNLOADED_IMAGE_DATASETS),
     input:
         rules.download.output,
     output:
@@ -26,6 +27,22 @@ rule prepare:
     localrule: True
     shell:
         "{PYTHON} -m dltutorials.stages.data prepare data={wildcards.dataset} > {log} 2>&1"
+
+
+rule binarize:
+    wildcard_constraints:
+        dataset="|".join(BINARIZED_FROM) or "(?!)",
+    input:
+        lambda w: expand("results/data/{source}/{split}.npz", source=BINARIZED_FROM[w.dataset], split=SPLITS),
+    output:
+        expand("results/data/{{dataset}}/{split}.npz", split=SPLITS),
+    params:
+        seed=lambda w: composed([f"data={w.dataset}"])["data"]["binarize_seed"],
+    log:
+        "results/logs/binarize_{dataset}.log",
+    localrule: True
+    shell:
+        "{PYTHON} -m dltutorials.stages.data binarize data={wildcards.dataset} > {log} 2>&1"
 
 
 rule download_piano_rolls:

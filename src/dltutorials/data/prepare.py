@@ -13,7 +13,7 @@ import numpy as np
 from dltutorials.atomic import atomic_path
 from dltutorials.data.download import DataError, _one_line
 
-__all__ = ["SPLITS", "prepare_pickle", "load_split"]
+__all__ = ["SPLITS", "binarize_splits", "prepare_pickle", "load_split"]
 
 SPLITS = ("train", "valid", "test")
 
@@ -91,6 +91,24 @@ def prepare_pickle(
     for split, (x, y) in arrays.items():
         paths[split] = out_dir / f"{split}.npz"
         _write_npz(paths[split], x, y)
+    return paths
+
+
+def binarize_splits(source_dir: Path, out_dir: Path, seed: int) -> dict[str, Path]:
+    """``<out_dir>/<split>.npz``: the prepared splits of ``source_dir`` with every pixel drawn once as 0 or 1,
+    its intensity the probability of 1 (stochastic binarisation, Salakhutdinov & Murray 2008). Each split's
+    draw comes from ``seed`` and the split's index, so it is the same whatever the other splits hold."""
+    arrays = {split: load_split(Path(source_dir) / f"{split}.npz") for split in SPLITS}
+    for split, (x, _) in arrays.items():
+        if x.min() < 0 or x.max() > 1:
+            raise DataError(f"{source_dir}/{split}.npz: binarising needs pixels in [0, 1], "
+                            f"found [{x.min()}, {x.max()}]")
+    paths = {}
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    for index, (split, (x, y)) in enumerate(arrays.items()):
+        draws = np.random.default_rng([seed, index]).random(x.shape, dtype=np.float32)
+        paths[split] = Path(out_dir) / f"{split}.npz"
+        _write_npz(paths[split], (draws < x).astype(np.float32), y)
     return paths
 
 

@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from dltutorials.config import EXACT_MAX_HIDDEN
+
 # The paper's schedule: (end, step) segments from beta = 0, 14,500 intermediate distributions in all.
 PAPER_SCHEDULE = ((0.5, 1e-3), (0.9, 1e-4), (1.0, 1e-5))
 # Pseudo-counts of the base-rate model's marginals, per example and per value (on, off): 5 per 100, as
@@ -110,19 +112,25 @@ def _log_mean_and_band(log_w: Tensor) -> tuple[float, float, float]:
     return float(torch.log(mean) + top), low, float(torch.log(mean + error) + top)
 
 
-def exact_log_partition(weight: Tensor, visible_bias: Tensor, hidden_bias: Tensor, chunk: int = 4096) -> float:
-    """log Z by summing over every hidden configuration (float64, ``chunk`` at a time): for at most ~24 hidden
-    units. log Z = logsumexp_h [h.c + sum_i softplus(b_i + (W^T h)_i)]."""
+def exact_log_partition(weight: Tensor, visible_bias: Tensor, hidden_bias: Tensor, chunk: int = 4096,
+                        dtype: torch.dtype = torch.float32) -> float:
+    """log Z by summing over every hidden configuration, ``chunk`` at a time: for at most ``EXACT_MAX_HIDDEN``
+    hidden units. log Z = logsumexp_h [h.c + sum_i softplus(b_i + (W^T h)_i)]. Each configuration's softplus
+    terms are computed in ``dtype`` and summed in float64: in float32, 2^25 configurations of a 784-25 RBM take
+    about 2 minutes on one core (2.5x faster than in float64) and agree with float64 to about 1e-7 nats."""
     n_hidden = weight.shape[0]
-    if n_hidden > 24:
-        raise ValueError(f"exact log Z sums over 2^{n_hidden} hidden configurations: at most 24 hidden units")
-    weight, visible_bias, hidden_bias = (t.detach().double() for t in (weight, visible_bias, hidden_bias))
+    if n_hidden > EXACT_MAX_HIDDEN:
+        raise ValueError(f"exact log Z sums over 2^{n_hidden} hidden configurations: at most "
+                         f"{EXACT_MAX_HIDDEN} hidden units")
+    weight, visible_bias, hidden_bias = (t.detach().to(dtype) for t in (weight, visible_bias, hidden_bias))
     bits = 2 ** torch.arange(n_hidden, device=weight.device)
     terms = []
     for first in range(0, 2**n_hidden, chunk):
         index = torch.arange(first, min(first + chunk, 2**n_hidden), device=weight.device)
-        h = ((index[:, None] & bits) > 0).double()
-        terms.append(torch.logsumexp(h @ hidden_bias + F.softplus(visible_bias + h @ weight).sum(dim=1), dim=0))
+        h = ((index[:, None] & bits) > 0).to(dtype)
+        log_terms = (h @ hidden_bias).double() + F.softplus(torch.addmm(visible_bias, h, weight)).sum(
+            dim=1, dtype=torch.float64)
+        terms.append(torch.logsumexp(log_terms, dim=0))
     return float(torch.logsumexp(torch.stack(terms), dim=0))
 
 
@@ -134,3 +142,38 @@ def mean_log_probability(data: Tensor, weight: Tensor, visible_bias: Tensor, hid
         for batch in data.split(batch_size):
             total += float(-free_energy(batch.to(weight), weight, visible_bias, hidden_bias).double().sum())
     return total / len(data) - log_z
+
+
+def dbn_log_probability_bound(data: Tensor, layers: list[tuple[Tensor, Tensor, Tensor]], log_z_top: float,
+                              n_samples: int = 100, generator: torch.Generator | None = None,
+                              batch_size: int = 1000) -> float:
+    """The average variational lower bound on log p(v) of a DBN over ``data`` (N, V), in nats (Salakhutdinov &
+    Murray 2008, section 5), estimated with ``n_samples`` draws of the hidden layers per example.
+
+    ``layers`` are the stack's RBMs bottom up, each (weight, visible_bias, hidden_bias): the top one is an RBM
+    over the last two layers (its partition function ``log_z_top``, by AIS), the ones below are directed:
+    p(h_(l-1) | h_l) = prod sigm(b_l + W_l' h_l). The approximate posterior runs up the recognition weights,
+    Q(h_l | h_(l-1)) = prod sigm(c_l + W_l h_(l-1)), and
+
+        log p(v) >= E_Q[log p(v | h_1) + ... + log p(h_(L-2) | h_(L-1)) - F_top(h_(L-1)) - log Q(h | v)] - log Z_top.
+
+    With a single layer there is nothing to infer and this is the exact -F(v) - log Z."""
+    *directed, top = [tuple(t.detach() for t in layer) for layer in layers]
+    total = 0.0
+    for batch in data.split(batch_size):
+        below = batch.to(top[0]).repeat(n_samples, 1)  # every example n_samples times
+        log_ratio = torch.zeros(len(below), dtype=torch.float64, device=below.device)
+        for weight, visible_bias, hidden_bias in directed:
+            up = F.linear(below, weight, hidden_bias)  # Q(h | below) = sigm(up)
+            h = _draw(torch.sigmoid(up), generator)
+            down = torch.addmm(visible_bias, h, weight)  # p(below | h) = sigm(down)
+            log_ratio += (_bernoulli_log_likelihood(below, down) - _bernoulli_log_likelihood(h, up)).double()
+            below = h
+        log_ratio -= free_energy(below, *top).double()
+        total += float(log_ratio.sum()) / n_samples
+    return total / len(data) - log_z_top
+
+
+def _bernoulli_log_likelihood(x: Tensor, logits: Tensor) -> Tensor:
+    """log prod_i p_i^x_i (1 - p_i)^(1 - x_i), p = sigm(logits), per row: -binary cross-entropy, stably."""
+    return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=1)

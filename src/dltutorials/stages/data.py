@@ -1,7 +1,8 @@
-"""Dataset stages: ``python -m dltutorials.stages.data {download,prepare} [overrides...]``.
+"""Dataset stages: ``python -m dltutorials.stages.data {download,prepare,binarize} [overrides...]``.
 
     python -m dltutorials.stages.data download data=mnist
     python -m dltutorials.stages.data prepare data=mnist paths.data_dir=results/data
+    python -m dltutorials.stages.data binarize data=mnist_binarized   # from mnist's prepared splits
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dltutorials.data.corpus import export_corpus
 from dltutorials.data.download import DataError, candidate_urls, fetch, sha256_of
 from dltutorials.data.idx import IDX_FILES, build_from_idx, pickle_matches
 from dltutorials.data.midi import prepare_split
-from dltutorials.data.prepare import prepare_pickle
+from dltutorials.data.prepare import binarize_splits, prepare_pickle
 from dltutorials.data.split_folders import SPLITS, download_split_folders
 
 
@@ -121,13 +122,19 @@ def prepare_dataset(cfg: DictConfig) -> dict[str, Path]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("stage", choices=["download", "prepare"])
+    parser.add_argument("stage", choices=["download", "prepare", "binarize"])
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data=mnist")
     args = parser.parse_args(argv)
     cfg = compose(args.overrides)
     try:
         if args.stage == "download":
             download_dataset(cfg)  # prints which source it used
+        elif args.stage == "binarize":
+            if cfg.data.get("binarized_from") is None:
+                sys.exit(f"error: data={cfg.data.name} has no binarized_from: nothing to binarise")
+            paths = binarize_splits(Path(cfg.data.source_dir), Path(cfg.data.prepared_dir), cfg.data.binarize_seed)
+            for split, path in paths.items():
+                print(f"{split}: {path}")
         else:
             for split, path in prepare_dataset(cfg).items():
                 print(f"{split}: {path}")

@@ -78,6 +78,19 @@ class EpochCosts(Callback):
                    + "".join(f"{r['epoch']},{r[self.column]},{r['seconds']}\n" for r in self.rows))
 
 
+class EpochSnapshots(Callback):
+    """The layer's parameters after every epoch, ``<layer dir>/epochs/epoch<N>.pt`` (``model.pretrain.keep_epochs``):
+    what a measure of the layer per epoch reads (e.g. the RBM likelihood curves), without training again."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        epoch = trainer.current_epoch + 1
+        save_layer(self.folder / f"epoch{epoch}.pt", pl_module, {"epoch": epoch, "class": type(pl_module).__name__,
+                                                                 "settings": dict(pl_module.hparams)})
+
+
 def pretrain_layer(cfg: DictConfig, k: int) -> dict:
     """Train layer k for ``pretrain.epochs`` epochs; returns a summary (also in the layer's files)."""
     plain = validate(cfg)
@@ -90,7 +103,8 @@ def pretrain_layer(cfg: DictConfig, k: int) -> dict:
     layer = build_layer(cfg, k)
     costs = EpochCosts()
     out = layer_dir(cfg.paths.run_dir, k)
-    trainer = instantiate(cfg.trainer, max_epochs=pretrain.epochs, callbacks=[costs],
+    callbacks = [costs, EpochSnapshots(out / "epochs")] if pretrain.get("keep_epochs") else [costs]
+    trainer = instantiate(cfg.trainer, max_epochs=pretrain.epochs, callbacks=callbacks,
                           logger=instantiate(cfg.logger, save_dir=str(out)))
     start = time.perf_counter()
     trainer.fit(layer, datamodule=datamodule)

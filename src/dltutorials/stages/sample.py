@@ -33,21 +33,12 @@ from dltutorials.sampling.diagnostics import effective_sample_size, moment_error
 from dltutorials.sampling.hmc import HMCSampler, HMCSettings
 
 
-def device_for(accelerator: str) -> torch.device:
-    """The device ``trainer.accelerator`` asks for (cpu, gpu/cuda, auto), as for the models."""
-    if accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available()):
-        return torch.device("cpu")
-    if not torch.cuda.is_available():
-        raise ConfigError(f"trainer.accelerator={accelerator}, but torch sees no CUDA GPU here")
-    return torch.device("cuda")
-
-
 def sample(cfg: DictConfig, out_dir: str | Path | None = None) -> dict:
     """Burn in, draw, measure; returns the result row. Writes into ``out_dir`` (default ``paths.run_dir``)."""
     plain = validate_hmc(cfg)
     run_dir = Path(out_dir or cfg.paths.run_dir)
     runtime.configure(cfg.num_threads)
-    device, dtype = device_for(plain["trainer"]["accelerator"]), getattr(torch, plain["dtype"])
+    device, dtype = runtime.device_for(plain["trainer"]["accelerator"]), getattr(torch, plain["dtype"])
     target = instantiate(cfg.hmc_target.distribution)
     chains = plain["chains"]
     start = torch.as_tensor(target.initial_positions(chains["n_chains"], cfg.seed), dtype=dtype, device=device)

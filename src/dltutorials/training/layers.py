@@ -3,6 +3,7 @@
     layer.pt     the layer's parameters (weight, hidden_bias, visible_bias), written last
     codes.npy    the training set encoded by layers 1..k: the input of layer k+1
     epochs.csv   per-epoch mean training cost (the tutorial's printed monitor) and seconds
+    epochs/      epoch<N>.pt: the parameters after each epoch, when model.pretrain.keep_epochs is true
 """
 
 from __future__ import annotations

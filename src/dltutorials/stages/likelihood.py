@@ -1,0 +1,197 @@
+"""Log-likelihood of a trained RBM by annealed importance sampling (beyond the tutorial; conf/likelihood.yaml).
+
+    python -m dltutorials.stages.likelihood measure results/runs/paper/rbm/seed1234
+    python -m dltutorials.stages.likelihood measure results/runs/quick/rbm_cd1/mnist_binarized/seed1234 preset=quick
+    python -m dltutorials.stages.likelihood epochs results/runs/paper/rbm_pcd/mnist_binarized/seed1234
+    python -m dltutorials.stages.likelihood figure results/figures/rbm_likelihood_epochs.png <likelihood_epochs.csv>...
+
+``measure`` reads the run's RBM (``layer1/layer.pt``), fits the base-rate model to the training split of the
+likelihood data (the binarised digits), estimates log Z by AIS (and exactly, for few enough hidden units),
+and writes ``<run_dir>/likelihood.json``: log Z with its band, the average log p(v) of the test and training
+digits. ``epochs`` does the same for the parameters kept after each epoch (``layer1/epochs/``, with the
+shorter schedule of ``curves``) into ``<run_dir>/likelihood_epochs.csv``; ``figure`` draws those curves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from dltutorials import runtime
+from dltutorials.atomic import atomic_path, write_json
+from dltutorials.config import ConfigError, compose, validate_likelihood
+from dltutorials.data.download import DataError
+from dltutorials.data.prepare import load_split
+from dltutorials.plots import save_likelihood_curves
+from dltutorials.provenance import git_commit, library_versions
+from dltutorials.sampling import ais
+from dltutorials.training.layers import layer_dir, load_layer
+
+
+def binary_split(prepared_dir: str | Path, split: str) -> torch.Tensor:
+    """A prepared split whose pixels are all 0 or 1: log p(v) of grey levels would not be a probability."""
+    path = Path(prepared_dir) / f"{split}.npz"
+    x, _ = load_split(path)
+    if not np.isin(x, (0.0, 1.0)).all():
+        raise DataError(f"{path}: pixels are not all 0 or 1; the likelihoods need binary data "
+                        f"(data=mnist_binarized, conf/data/mnist_binarized.yaml)")
+    return torch.from_numpy(x)
+
+
+def method_name(settings: dict) -> str:
+    """CD-k or PCD-k, as the literature names the training of an RBM."""
+    return f"{'PCD' if settings.get('persistent') else 'CD'}-{settings['cd_k']}"
+
+
+class Measure:
+    """What every estimate of one run shares: the settings, the device and the binarised splits."""
+
+    def __init__(self, cfg: DictConfig) -> None:
+        self.plain = validate_likelihood(cfg)
+        runtime.configure(cfg.num_threads)
+        self.device = runtime.device_for(self.plain["trainer"]["accelerator"])
+        self.train = binary_split(self.plain["data"]["prepared_dir"], "train")
+        self.test = binary_split(self.plain["data"]["prepared_dir"], "test")
+        self.base_bias = ais.base_rate_biases(self.train, self.plain["ais"]["base_rate_smoothing"])
+
+    def load(self, path: Path):
+        """An RBM's layer file, checked against the data."""
+        layer = load_layer(path)
+        if layer.info.get("class") != "RBM":
+            raise ConfigError(f"{path.parent} is a {layer.info.get('class')}, not an RBM: AIS estimates an RBM's "
+                              f"partition function")
+        if layer.weight.shape[1] != self.train.shape[1]:
+            raise DataError(f"{path}: the RBM has {layer.weight.shape[1]} visible units, "
+                            f"data={self.plain['data']['name']} {self.train.shape[1]} pixels")
+        return layer
+
+    def estimate(self, layer, schedule: list) -> dict:
+        """AIS's log Z with its band, and the average test and training log p(v) it gives."""
+        rbm = tuple(getattr(layer, name).to(self.device, torch.float32)
+                    for name in ("weight", "visible_bias", "hidden_bias"))
+        betas = ais.inverse_temperatures(tuple(tuple(segment) for segment in schedule))
+        generator = torch.Generator(self.device).manual_seed(self.plain["ais"]["seed"])
+        result = ais.ais_log_partition(*rbm, self.base_bias.to(self.device), betas, self.plain["ais"]["n_runs"],
+                                       generator)
+        return {
+            "log_z": round(result.log_z, 4),
+            "log_z_low": round(result.log_z_low, 4),
+            "log_z_high": round(result.log_z_high, 4),
+            "test_log_prob": round(ais.mean_log_probability(self.test.to(self.device), *rbm, log_z=result.log_z), 4),
+            "train_log_prob": round(ais.mean_log_probability(self.train.to(self.device), *rbm, log_z=result.log_z),
+                                    4),
+            "n_temperatures": len(betas) - 1,
+            "ais_seconds": round(result.seconds, 2),
+        }
+
+
+def measure(cfg: DictConfig, run_dir: str | Path) -> dict:
+    """Estimate the run's log Z and log-probabilities; writes and returns the row of ``likelihood.json``."""
+    run_dir = Path(run_dir)
+    layer_file = layer_dir(run_dir, 1) / "layer.pt"
+    if not layer_file.is_file():
+        raise FileNotFoundError(f"{layer_file}: no trained layer; make it with: snakemake --cores all {layer_file}")
+    trained = OmegaConf.load(layer_dir(run_dir, 1) / "config.yaml")
+    setup = Measure(cfg)
+    layer = setup.load(layer_file)
+    plain = setup.plain
+    n_hidden = layer.weight.shape[0]
+    row = {
+        "model": trained.model.name,
+        "method": method_name(layer.info["settings"]),
+        "n_hidden": n_hidden,
+        "epochs": layer.info["epochs"],
+        "seed": trained.seed,
+        "preset": trained.preset_name,
+        "trained_on": trained.data.name,
+        "evaluated_on": plain["data"]["name"],
+        **setup.estimate(layer, plain["ais"]["schedule"]),
+        "exact_log_z": None,
+        "exact_seconds": None,
+        "paper_test_log_prob": (plain.get("reported") or {}).get(trained.model.name),
+        "n_runs": plain["ais"]["n_runs"],
+    }
+    if n_hidden <= plain["exact_max_hidden"]:
+        start = time.perf_counter()
+        row["exact_log_z"] = round(ais.exact_log_partition(
+            *(getattr(layer, name).to(setup.device) for name in ("weight", "visible_bias", "hidden_bias"))), 4)
+        row["exact_seconds"] = round(time.perf_counter() - start, 2)
+    row.update({"device": str(setup.device), "torch_threads": torch.get_num_threads(),
+                "host": socket.gethostname(), "git_commit": git_commit(), "versions": library_versions()})
+    write_json(run_dir / "likelihood.json", row)
+    return row
+
+
+def measure_epochs(cfg: DictConfig, run_dir: str | Path) -> pd.DataFrame:
+    """The estimate after each epoch of a run that kept them (model.pretrain.keep_epochs): likelihood_epochs.csv."""
+    run_dir = Path(run_dir)
+    trained = OmegaConf.load(layer_dir(run_dir, 1) / "config.yaml")
+    files = sorted((layer_dir(run_dir, 1) / "epochs").glob("epoch*.pt"), key=lambda path: int(path.stem[5:]))
+    if not files:
+        raise FileNotFoundError(f"{layer_dir(run_dir, 1)}/epochs: no per-epoch parameters; train the layer with "
+                                f"model.pretrain.keep_epochs=true")
+    setup = Measure(cfg)
+    rows = []
+    for path in files:
+        layer = setup.load(path)
+        rows.append({"model": trained.model.name, "method": method_name(layer.info["settings"]),
+                     "seed": trained.seed, "epoch": layer.info["epoch"],
+                     **setup.estimate(layer, setup.plain["curves"]["schedule"])})
+        print(f"epoch {rows[-1]['epoch']}: test log p(v) {rows[-1]['test_log_prob']:.2f}", flush=True)
+    table = pd.DataFrame(rows)
+    with atomic_path(run_dir / "likelihood_epochs.csv") as tmp:
+        table.to_csv(tmp, index=False)
+    return table
+
+
+def draw_curves(output: str | Path, tables: list[str | Path]) -> None:
+    """Test log p(v) against epoch, a line per run, with AIS's band."""
+    curves = []
+    for path in tables:
+        table = pd.read_csv(path)
+        first = table.iloc[0]
+        curves.append({"label": f"{first.method} ({first.model}, seed {first.seed})", "epoch": table.epoch.to_numpy(),
+                       "log_prob": table.test_log_prob.to_numpy(),
+                       # log p(v) = -F(v) - log Z: log Z's band, the other way round
+                       "low": (table.test_log_prob - (table.log_z_high - table.log_z)).to_numpy(),
+                       "high": (table.test_log_prob + (table.log_z - table.log_z_low)).to_numpy()})
+    save_likelihood_curves(output, curves)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=["measure", "epochs", "figure"])
+    parser.add_argument("target", help="a run whose layer1/layer.pt is an RBM (measure, epochs), or the figure's "
+                                       "PNG file (figure)")
+    parser.add_argument("rest", nargs="*", help="Hydra overrides of conf/likelihood.yaml, e.g. preset=quick "
+                                                "(measure, epochs), or the likelihood_epochs.csv files (figure)")
+    args = parser.parse_args(argv)
+    try:
+        if args.action == "figure":
+            draw_curves(args.target, args.rest)
+            print(f"wrote {args.target}")
+        elif args.action == "epochs":
+            table = measure_epochs(compose(args.rest, "likelihood"), args.target)
+            print(f"{len(table)} epochs in {Path(args.target) / 'likelihood_epochs.csv'}")
+        else:
+            row = measure(compose(args.rest, "likelihood"), args.target)
+            exact = f", exact {row['exact_log_z']:.3f}" if row["exact_log_z"] is not None else ""
+            print(f"{row['model']} ({row['method']}, {row['n_hidden']} hidden): log Z {row['log_z']:.3f} "
+                  f"[{row['log_z_low']:.3f}, {row['log_z_high']:.3f}]{exact}; test log p(v) "
+                  f"{row['test_log_prob']:.2f}, train {row['train_log_prob']:.2f} nats; AIS {row['ais_seconds']:.1f} s")
+    except ConfigError as error:
+        sys.exit(f"config error: {error}")
+    except (DataError, FileNotFoundError) as error:
+        sys.exit(f"error: {error}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""The RBM likelihoods through the workflow (conf/likelihood.yaml, workflow/rules/likelihood.smk): a comparison
+RBM trained on the binarised digits and the tutorial's RBM reused, AIS against the exact log Z, the table."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import snakemake
+from dltutorials.config import ConfigError, compose
+from dltutorials.data.download import DataError
+from dltutorials.stages import likelihood
+
+pytestmark = pytest.mark.slow
+
+MODELS = "likelihood_models=[rbm,rbm_cd1_h25]"
+
+
+@pytest.fixture(scope="module")
+def likelihood_run(tiny_run):
+    workdir, mirror_url = tiny_run
+    args = ["--config", "preset=tiny", f"data_mirror={mirror_url}", MODELS]
+    snakemake(workdir, "results/tiny/rbm_likelihood.csv", *args)
+    return workdir, args
+
+
+def test_the_table_has_a_row_per_rbm_with_ais_beside_the_exact_log_z(likelihood_run):
+    workdir, _ = likelihood_run
+    table = pd.read_csv(workdir / "results/tiny/rbm_likelihood.csv").set_index("model")
+    assert list(table.index) == ["rbm", "rbm_cd1_h25"]
+    small, tutorial = table.loc["rbm_cd1_h25"], table.loc["rbm"]
+    assert (small.method, small.n_hidden, small.trained_on) == ("CD-1", 12, "mnist_binarized")
+    assert (tutorial.method, tutorial.n_hidden, tutorial.trained_on) == ("PCD-15", 64, "mnist")
+    assert (table.evaluated_on == "mnist_binarized").all() and (table.n_temperatures == 1000).all()
+    # 12 hidden units: summed exactly, and AIS's own band holds it
+    assert small.log_z_low <= small.exact_log_z <= small.log_z_high
+    assert abs(small.log_z - small.exact_log_z) < 0.5
+    assert np.isnan(tutorial.exact_log_z), "64 hidden units are beyond the tiny preset's exact_max_hidden"
+    for row in (small, tutorial):
+        # a probability of a 784-pixel image: below 1, and above the uniform distribution's 2^-784
+        assert -784 * np.log(2) < row.test_log_prob < 0 and -784 * np.log(2) < row.train_log_prob < 0
+    # the tutorial's RBM is results/tiny/rbm.csv's run, measured where it lies rather than trained again
+    assert (workdir / "results/runs/tiny/rbm/seed1234/likelihood.json").is_file()
+
+
+def test_the_comparison_rbm_learns_from_the_binarised_digits(likelihood_run):
+    workdir, _ = likelihood_run
+    run = workdir / "results/runs/tiny/rbm_cd1_h25/mnist_binarized/seed1234"
+    config = (run / "layer1/config.yaml").read_text()
+    assert "name: mnist_binarized" in config and "binarize_seed: 1234" in config
+    x = np.load(workdir / "results/data/mnist_binarized/train.npz")["x"]
+    assert set(np.unique(x)) == {0.0, 1.0}
+    grey = np.load(workdir / "results/data/mnist/train.npz")["x"]
+    assert abs(x.mean() - grey.mean()) < 0.002, "a pixel is 1 with its grey level as probability"
+
+
+def test_an_ais_setting_reruns_the_likelihoods_only(likelihood_run):
+    workdir, args = likelihood_run
+    changed = snakemake(workdir, "results/tiny/rbm_likelihood.csv", "-n", "--quiet", "rules", *args,
+                        "overrides=[ais.n_runs=50]")
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", changed.stdout + changed.stderr, flags=re.M))
+    assert counts == {"likelihood": "2", "likelihood_table": "1", "total": "3"}
+
+
+def test_a_layer_that_is_not_an_rbm_is_refused(likelihood_run):
+    workdir, _ = likelihood_run
+    cfg = compose(["preset=tiny", f"paths.results_dir={workdir}/results"], "likelihood")
+    with pytest.raises(ConfigError, match="layer1 is a DenoisingAutoencoder, not an RBM"):
+        likelihood.measure(cfg, workdir / "results/runs/tiny/da_corruption0/seed1234")
+
+
+def test_grey_levels_are_refused(likelihood_run):
+    workdir, _ = likelihood_run
+    with pytest.raises(DataError, match="pixels are not all 0 or 1"):
+        likelihood.binary_split(workdir / "results/data/mnist", "test")
+
+
+def test_the_likelihood_file_says_what_was_measured(likelihood_run):
+    workdir, _ = likelihood_run
+    row = json.loads((workdir / "results/runs/tiny/rbm_cd1_h25/mnist_binarized/seed1234/likelihood.json").read_text())
+    assert row["n_runs"] == 100 and row["epochs"] == 1 and row["preset"] == "tiny"
+    assert row["ais_seconds"] > 0 and row["exact_seconds"] >= 0 and row["device"] == "cpu"
+
+
+@pytest.mark.parametrize("override, message", [
+    ("ais.schedule=[[0.5,0.1]]", "ais.schedule ends at beta=0.5"),
+    ("ais.schedule=[[0.5,0.6]]", r"ais.schedule.0 \[0.5, 0.6\]"),
+    ("ais.n_runs=1", "ais.n_runs must be at least 2"),
+    ("exact_max_hidden=40", "exact_max_hidden must be an integer from 0 to 26"),
+    ("ais.base_rate_smoothing=0", "ais.base_rate_smoothing must be a number > 0"),
+])
+def test_bad_settings_are_named(override, message):
+    from dltutorials.config import validate_likelihood
+
+    with pytest.raises(ConfigError, match=message):
+        validate_likelihood(compose([override], "likelihood"))
+
+
+def test_the_per_epoch_figure_reads_the_kept_epochs(likelihood_run):
+    workdir, args = likelihood_run
+    snakemake(workdir, "results/tiny/figures/rbm_likelihood_epochs.png", *args)
+    assert (workdir / "results/tiny/figures/rbm_likelihood_epochs.png").stat().st_size > 10_000
+    for model, method in (("rbm_cd1", "CD-1"), ("rbm_pcd", "PCD-1")):
+        run = workdir / f"results/runs/tiny/{model}/mnist_binarized/seed1234"
+        assert sorted(path.name for path in (run / "layer1/epochs").iterdir()) == ["epoch1.pt", "epoch2.pt"]
+        curve = pd.read_csv(run / "likelihood_epochs.csv")
+        assert list(curve.epoch) == [1, 2] and (curve.method == method).all()
+        assert (curve.n_temperatures == 100).all() and (curve.test_log_prob < 0).all()
+        # the last epoch's parameters are the layer's own
+        import torch
+
+        last, layer = (torch.load(run / "layer1" / name, weights_only=True)["parameters"]
+                       for name in ("epochs/epoch2.pt", "layer.pt"))
+        assert all(torch.equal(last[key], layer[key]) for key in layer)

@@ -1,0 +1,95 @@
+# Log-likelihoods of the RBMs, beyond the tutorial (conf/likelihood.yaml, README "Likelihoods"): one AIS job
+# per trained RBM, reading its layer artifact (trained by layerwise.smk's rules, or reused: the tutorial's
+# own RBM of results/rbm.csv), and a table. Not in the default target: the comparison RBMs train for hours.
+
+
+rule likelihood:
+    input:
+        layer="results/runs/{preset}/{model}/{data_folder}seed{seed}/layer1/layer.pt",
+        data=lambda w: likelihood_data(w.preset),
+    output:
+        "results/runs/{preset}/{model}/{data_folder}seed{seed}/likelihood.json",
+    params:
+        fingerprint=lambda w: likelihood_fingerprint(w.preset),
+    threads: lambda w: job_threads(w.model)
+    resources:
+        mem_mb=4000,
+        gpu=lambda w: job_gpus(likelihood_config(w.preset)),
+    log:
+        "results/logs/likelihood_{preset}_{model}_{data_folder}seed{seed}.log",
+    shell:
+        "{PYTHON} -m dltutorials.stages.likelihood measure results/runs/{wildcards.preset}/{wildcards.model}/"
+        "{wildcards.data_folder}seed{wildcards.seed} preset={wildcards.preset} num_threads={threads}"
+        " {LIKELIHOOD_OVERRIDES} > {log} 2>&1"
+
+
+rule likelihood_epochs:
+    input:
+        layer="results/runs/{preset}/{model}/{data_folder}seed{seed}/layer1/layer.pt",
+        data=lambda w: likelihood_data(w.preset),
+    output:
+        "results/runs/{preset}/{model}/{data_folder}seed{seed}/likelihood_epochs.csv",
+    params:
+        fingerprint=lambda w: likelihood_fingerprint(w.preset, "curves"),
+    threads: lambda w: job_threads(w.model)
+    resources:
+        mem_mb=4000,
+        gpu=lambda w: job_gpus(likelihood_config(w.preset)),
+    log:
+        "results/logs/likelihood_epochs_{preset}_{model}_{data_folder}seed{seed}.log",
+    shell:
+        "{PYTHON} -m dltutorials.stages.likelihood epochs results/runs/{wildcards.preset}/{wildcards.model}/"
+        "{wildcards.data_folder}seed{wildcards.seed} preset={wildcards.preset} num_threads={threads}"
+        " {LIKELIHOOD_OVERRIDES} > {log} 2>&1"
+
+
+rule likelihood_figure_paper:
+    input:
+        lambda w: likelihood_curve_runs("paper"),
+    output:
+        report("results/figures/rbm_likelihood_epochs.png", caption="../report/rbm_likelihood_epochs.rst",
+               category=CHAPTERS["rbm"]),
+    log:
+        "results/logs/likelihood_figure_paper.log",
+    localrule: True
+    shell:
+        "{PYTHON} -m dltutorials.stages.likelihood figure {output} {input} > {log} 2>&1"
+
+
+use rule likelihood_figure_paper as likelihood_figure with:
+    input:
+        lambda w: likelihood_curve_runs(w.preset),
+    output:
+        report("results/{preset}/figures/rbm_likelihood_epochs.png", caption="../report/rbm_likelihood_epochs.rst",
+               category=CHAPTERS["rbm"]),
+    wildcard_constraints:
+        preset="|".join(p for p in PRESETS if p != "paper"),
+    log:
+        "results/logs/likelihood_figure_{preset}.log",
+
+
+rule likelihood_table_paper:
+    input:
+        lambda w: likelihood_runs("paper"),
+    output:
+        report("results/rbm_likelihood.csv", caption="../report/rbm_likelihood.rst", category=CHAPTERS["rbm"]),
+    log:
+        "results/logs/likelihood_table_paper.log",
+    localrule: True
+    run:
+        write_likelihood_table(input, output[0], log[0])
+
+
+rule likelihood_table:
+    input:
+        lambda w: likelihood_runs(w.preset),
+    output:
+        report("results/{preset}/rbm_likelihood.csv", caption="../report/rbm_likelihood.rst",
+               category=CHAPTERS["rbm"]),
+    wildcard_constraints:
+        preset="|".join(p for p in PRESETS if p != "paper"),
+    log:
+        "results/logs/likelihood_table_{preset}.log",
+    localrule: True
+    run:
+        write_likelihood_table(input, output[0], log[0])
