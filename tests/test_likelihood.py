@@ -17,7 +17,7 @@ from dltutorials.stages import likelihood
 
 pytestmark = pytest.mark.slow
 
-MODELS = "likelihood_models=[rbm,rbm_cd1_h25]"
+MODELS = "likelihood_models=[rbm,rbm_cd1_h25,dbn_generative]"
 
 
 @pytest.fixture(scope="module")
@@ -31,16 +31,20 @@ def likelihood_run(tiny_run):
 def test_the_table_has_a_row_per_rbm_with_ais_beside_the_exact_log_z(likelihood_run):
     workdir, _ = likelihood_run
     table = pd.read_csv(workdir / "results/tiny/rbm_likelihood.csv").set_index("model")
-    assert list(table.index) == ["rbm", "rbm_cd1_h25"]
-    small, tutorial = table.loc["rbm_cd1_h25"], table.loc["rbm"]
-    assert (small.method, small.n_hidden, small.trained_on) == ("CD-1", 12, "mnist_binarized")
-    assert (tutorial.method, tutorial.n_hidden, tutorial.trained_on) == ("PCD-15", 64, "mnist")
+    assert list(table.index) == ["rbm", "rbm_cd1_h25", "dbn_generative"]
+    small, tutorial, dbn = table.loc["rbm_cd1_h25"], table.loc["rbm"], table.loc["dbn_generative"]
+    assert (small.method, str(small.hidden_sizes), small.trained_on) == ("CD-1", "12", "mnist_binarized")
+    assert (tutorial.method, str(tutorial.hidden_sizes), tutorial.trained_on) == ("PCD-15", "64", "mnist")
+    assert list(table.log_prob) == ["exact given log Z", "exact given log Z", "lower bound"]
+    assert (dbn.method, dbn.hidden_sizes, dbn.trained_on) == ("CD-1-CD-1", "32-12", "mnist_binarized")
     assert (table.evaluated_on == "mnist_binarized").all() and (table.n_temperatures == 1000).all()
     # 12 hidden units: summed exactly, and AIS's own band holds it
     assert small.log_z_low <= small.exact_log_z <= small.log_z_high
     assert abs(small.log_z - small.exact_log_z) < 0.5
     assert np.isnan(tutorial.exact_log_z), "64 hidden units are beyond the tiny preset's exact_max_hidden"
-    for row in (small, tutorial):
+    # the DBN's top RBM (32-12) is summed exactly too: AIS from the base rates of the codes below it holds it
+    assert dbn.log_z_low <= dbn.exact_log_z <= dbn.log_z_high
+    for row in (small, tutorial, dbn):
         # a probability of a 784-pixel image: below 1, and above the uniform distribution's 2^-784
         assert -784 * np.log(2) < row.test_log_prob < 0 and -784 * np.log(2) < row.train_log_prob < 0
     # the tutorial's RBM is results/tiny/rbm.csv's run, measured where it lies rather than trained again
@@ -63,7 +67,7 @@ def test_an_ais_setting_reruns_the_likelihoods_only(likelihood_run):
     changed = snakemake(workdir, "results/tiny/rbm_likelihood.csv", "-n", "--quiet", "rules", *args,
                         "overrides=[ais.n_runs=50]")
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", changed.stdout + changed.stderr, flags=re.M))
-    assert counts == {"likelihood": "2", "likelihood_table": "1", "total": "3"}
+    assert counts == {"likelihood": "3", "likelihood_table": "1", "total": "4"}
 
 
 def test_a_layer_that_is_not_an_rbm_is_refused(likelihood_run):

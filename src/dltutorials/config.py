@@ -356,6 +356,7 @@ def validate_likelihood(cfg: DictConfig) -> dict:
     if not (isinstance(curves.get("models"), list) and all(isinstance(m, str) for m in curves["models"])):
         raise ConfigError(f"curves.models must be a list of model names, got {curves.get('models')!r}")
     _positive_int("ais.n_runs", ais.get("n_runs"))
+    _positive_int("dbn_bound_samples", plain.get("dbn_bound_samples"))
     if ais["n_runs"] < 2:
         raise ConfigError("ais.n_runs must be at least 2: the error band is their standard error")
     if not _is_number(ais.get("base_rate_smoothing")) or ais["base_rate_smoothing"] <= 0:

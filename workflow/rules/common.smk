@@ -647,6 +647,13 @@ def likelihood_runs(preset):
             for model, dataset in likelihood_models(preset).items() for seed in config["seeds"]]
 
 
+def likelihood_layers(w):
+    """What a run's estimate reads: every layer of its stack, and the codes the top RBM models (a DBN's)."""
+    dataset = DATA_FOLDERS[w.data_folder]
+    layers = pretrained_layer_files(w.model, w.preset, dataset, w.seed)
+    return layers + [path.replace("layer.pt", "codes.npy") for path in layers[-2:-1]]
+
+
 def likelihood_data(preset):
     """The splits every log p(v) is measured on (and the base-rate model is fitted to)."""
     data_dir = likelihood_config(preset)["data"]["prepared_dir"]
@@ -682,5 +689,6 @@ def likelihood_fingerprint(preset, schedule="ais"):
     settings = {"data": plain["data"]["name"], "ais": {**plain["ais"], "schedule": plain[schedule]["schedule"]},
                 "trainer": plain["trainer"]["accelerator"]}
     if schedule == "ais":
-        settings.update(exact_max_hidden=plain["exact_max_hidden"], reported=plain.get("reported"))
+        settings.update(exact_max_hidden=plain["exact_max_hidden"], reported=plain.get("reported"),
+                        dbn_bound_samples=plain["dbn_bound_samples"])
     return fingerprints.as_text(settings)

@@ -5,7 +5,7 @@
 
 rule likelihood:
     input:
-        layer="results/runs/{preset}/{model}/{data_folder}seed{seed}/layer1/layer.pt",
+        layers=likelihood_layers,
         data=lambda w: likelihood_data(w.preset),
     output:
         "results/runs/{preset}/{model}/{data_folder}seed{seed}/likelihood.json",

@@ -19,6 +19,7 @@ import socket
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -60,60 +61,87 @@ class Measure:
         self.device = runtime.device_for(self.plain["trainer"]["accelerator"])
         self.train = binary_split(self.plain["data"]["prepared_dir"], "train")
         self.test = binary_split(self.plain["data"]["prepared_dir"], "test")
-        self.base_bias = ais.base_rate_biases(self.train, self.plain["ais"]["base_rate_smoothing"])
 
-    def load(self, path: Path):
-        """An RBM's layer file, checked against the data."""
+    def load(self, path: Path, n_visible: int):
+        """An RBM's layer file, checked against the size of what it models."""
         layer = load_layer(path)
         if layer.info.get("class") != "RBM":
             raise ConfigError(f"{path.parent} is a {layer.info.get('class')}, not an RBM: AIS estimates an RBM's "
                               f"partition function")
-        if layer.weight.shape[1] != self.train.shape[1]:
-            raise DataError(f"{path}: the RBM has {layer.weight.shape[1]} visible units, "
-                            f"data={self.plain['data']['name']} {self.train.shape[1]} pixels")
-        return layer
+        if layer.weight.shape[1] != n_visible:
+            raise DataError(f"{path}: the RBM has {layer.weight.shape[1]} visible units, what it models "
+                            f"(data={self.plain['data']['name']} or the layer below) {n_visible}")
+        return SimpleNamespace(info=layer.info, rbm=tuple(getattr(layer, name).to(self.device, torch.float32)
+                                                          for name in ("weight", "visible_bias", "hidden_bias")))
+
+    def log_partition(self, rbm: tuple, schedule: list, below: torch.Tensor) -> tuple[ais.AISEstimate, int]:
+        """AIS's estimate of log Z, from the base-rate model of ``below`` (what the RBM models: the training
+        digits, or their codes under the layers below it); and the number of temperatures."""
+        betas = ais.inverse_temperatures(tuple(tuple(segment) for segment in schedule))
+        base_bias = ais.base_rate_biases(below, self.plain["ais"]["base_rate_smoothing"]).to(self.device)
+        generator = torch.Generator(self.device).manual_seed(self.plain["ais"]["seed"])
+        return ais.ais_log_partition(*rbm, base_bias, betas, self.plain["ais"]["n_runs"], generator), len(betas) - 1
 
     def estimate(self, layer, schedule: list) -> dict:
-        """AIS's log Z with its band, and the average test and training log p(v) it gives."""
-        rbm = tuple(getattr(layer, name).to(self.device, torch.float32)
-                    for name in ("weight", "visible_bias", "hidden_bias"))
-        betas = ais.inverse_temperatures(tuple(tuple(segment) for segment in schedule))
-        generator = torch.Generator(self.device).manual_seed(self.plain["ais"]["seed"])
-        result = ais.ais_log_partition(*rbm, self.base_bias.to(self.device), betas, self.plain["ais"]["n_runs"],
-                                       generator)
-        return {
-            "log_z": round(result.log_z, 4),
-            "log_z_low": round(result.log_z_low, 4),
-            "log_z_high": round(result.log_z_high, 4),
-            "test_log_prob": round(ais.mean_log_probability(self.test.to(self.device), *rbm, log_z=result.log_z), 4),
-            "train_log_prob": round(ais.mean_log_probability(self.train.to(self.device), *rbm, log_z=result.log_z),
-                                    4),
-            "n_temperatures": len(betas) - 1,
-            "ais_seconds": round(result.seconds, 2),
-        }
+        """One RBM on the digits: AIS's log Z with its band, and the average test and training log p(v)."""
+        result, temperatures = self.log_partition(layer.rbm, schedule, self.train)
+        return {**_band(result),
+                **{f"{split}_log_prob": round(ais.mean_log_probability(data.to(self.device), *layer.rbm,
+                                                                       log_z=result.log_z), 4)
+                   for split, data in (("test", self.test), ("train", self.train))},
+                "n_temperatures": temperatures, "ais_seconds": round(result.seconds, 2)}
+
+    def estimate_stack(self, layers: list, below: torch.Tensor) -> dict:
+        """A DBN (the stack's RBMs, bottom up): AIS's log Z of the top RBM, from the base-rate model of the
+        training digits' codes below it, and the average variational lower bound on log p(v)."""
+        result, temperatures = self.log_partition(layers[-1].rbm, self.plain["ais"]["schedule"], below)
+        generator = torch.Generator(self.device).manual_seed(self.plain["ais"]["seed"] + 1)
+        samples = self.plain["dbn_bound_samples"]
+        return {**_band(result),
+                **{f"{split}_log_prob": round(ais.dbn_log_probability_bound(
+                    data.to(self.device), [layer.rbm for layer in layers], result.log_z, samples, generator), 4)
+                   for split, data in (("test", self.test), ("train", self.train))},
+                "n_temperatures": temperatures, "ais_seconds": round(result.seconds, 2)}
+
+
+def _band(result: ais.AISEstimate) -> dict:
+    return {"log_z": round(result.log_z, 4), "log_z_low": round(result.log_z_low, 4),
+            "log_z_high": round(result.log_z_high, 4)}
 
 
 def measure(cfg: DictConfig, run_dir: str | Path) -> dict:
-    """Estimate the run's log Z and log-probabilities; writes and returns the row of ``likelihood.json``."""
+    """Estimate the run's log Z and log-probabilities; writes and returns the row of ``likelihood.json``.
+
+    A run of one RBM gets its log p(v); a run of a stack of RBMs (a DBN without fine-tuning) the variational
+    lower bound on it, with its top RBM's log Z."""
     run_dir = Path(run_dir)
-    layer_file = layer_dir(run_dir, 1) / "layer.pt"
-    if not layer_file.is_file():
-        raise FileNotFoundError(f"{layer_file}: no trained layer; make it with: snakemake --cores all {layer_file}")
-    trained = OmegaConf.load(layer_dir(run_dir, 1) / "config.yaml")
+    config_file = layer_dir(run_dir, 1) / "config.yaml"
+    if not config_file.is_file():
+        raise FileNotFoundError(f"{run_dir}/layer1: no trained layer; make it with: snakemake --cores all "
+                                f"{layer_dir(run_dir, 1) / 'layer.pt'}")
+    trained = OmegaConf.load(config_file)
     setup = Measure(cfg)
-    layer = setup.load(layer_file)
     plain = setup.plain
-    n_hidden = layer.weight.shape[0]
+    sizes = [setup.train.shape[1], *trained.model.hidden_sizes]
+    layers = [setup.load(layer_dir(run_dir, k) / "layer.pt", sizes[k - 1]) for k in range(1, len(sizes))]
+    top = layers[-1]
+    if len(layers) == 1:
+        estimate = setup.estimate(top, plain["ais"]["schedule"])
+    else:  # the top RBM models the codes of the layers below: their mean activations on the training digits
+        estimate = setup.estimate_stack(layers, torch.from_numpy(np.load(layer_dir(run_dir, len(layers) - 1)
+                                                                         / "codes.npy")))
+    n_hidden = top.rbm[0].shape[0]
     row = {
         "model": trained.model.name,
-        "method": method_name(layer.info["settings"]),
-        "n_hidden": n_hidden,
-        "epochs": layer.info["epochs"],
+        "method": "-".join(method_name(layer.info["settings"]) for layer in layers),
+        "hidden_sizes": "-".join(str(size) for size in sizes[1:]),
+        "epochs": top.info["epochs"],
         "seed": trained.seed,
         "preset": trained.preset_name,
         "trained_on": trained.data.name,
         "evaluated_on": plain["data"]["name"],
-        **setup.estimate(layer, plain["ais"]["schedule"]),
+        "log_prob": "exact given log Z" if len(layers) == 1 else "lower bound",
+        **estimate,
         "exact_log_z": None,
         "exact_seconds": None,
         "paper_test_log_prob": (plain.get("reported") or {}).get(trained.model.name),
@@ -121,8 +149,7 @@ def measure(cfg: DictConfig, run_dir: str | Path) -> dict:
     }
     if n_hidden <= plain["exact_max_hidden"]:
         start = time.perf_counter()
-        row["exact_log_z"] = round(ais.exact_log_partition(
-            *(getattr(layer, name).to(setup.device) for name in ("weight", "visible_bias", "hidden_bias"))), 4)
+        row["exact_log_z"] = round(ais.exact_log_partition(*top.rbm), 4)
         row["exact_seconds"] = round(time.perf_counter() - start, 2)
     row.update({"device": str(setup.device), "torch_threads": torch.get_num_threads(),
                 "host": socket.gethostname(), "git_commit": git_commit(), "versions": library_versions()})
@@ -141,7 +168,7 @@ def measure_epochs(cfg: DictConfig, run_dir: str | Path) -> pd.DataFrame:
     setup = Measure(cfg)
     rows = []
     for path in files:
-        layer = setup.load(path)
+        layer = setup.load(path, setup.train.shape[1])
         rows.append({"model": trained.model.name, "method": method_name(layer.info["settings"]),
                      "seed": trained.seed, "epoch": layer.info["epoch"],
                      **setup.estimate(layer, setup.plain["curves"]["schedule"])})
@@ -184,7 +211,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             row = measure(compose(args.rest, "likelihood"), args.target)
             exact = f", exact {row['exact_log_z']:.3f}" if row["exact_log_z"] is not None else ""
-            print(f"{row['model']} ({row['method']}, {row['n_hidden']} hidden): log Z {row['log_z']:.3f} "
+            print(f"{row['model']} ({row['method']}, {row['hidden_sizes']} hidden): log Z {row['log_z']:.3f} "
                   f"[{row['log_z_low']:.3f}, {row['log_z_high']:.3f}]{exact}; test log p(v) "
                   f"{row['test_log_prob']:.2f}, train {row['train_log_prob']:.2f} nats; AIS {row['ais_seconds']:.1f} s")
     except ConfigError as error:
