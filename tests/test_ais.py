@@ -134,3 +134,19 @@ def test_the_dbn_bound_is_below_the_exact_log_probability_and_estimates_the_exac
                                              generator=torch.Generator().manual_seed(11))
     assert float(exact_bound.mean()) < float(exact.mean())
     assert estimate == pytest.approx(float(exact_bound.mean()), abs=0.05)
+
+
+def test_rbms_sharing_their_weights_are_estimated_together_each_within_its_own_error():
+    """The RNN-RBM's case: one weight matrix, biases that differ from frame to frame."""
+    weight, _, _ = random_rbm(30, 10, scale=1.0, seed=12)
+    generator = torch.Generator().manual_seed(13)
+    visible_biases = torch.randn(4, 30, generator=generator, dtype=torch.float64)
+    hidden_biases = torch.randn(4, 10, generator=generator, dtype=torch.float64)
+    betas = ais.inverse_temperatures(((0.5, 1e-2), (1.0, 1e-3)))
+    log_z, low, high = ais.ais_log_partitions(weight, visible_biases, hidden_biases, torch.zeros(30), betas,
+                                              n_runs=100, generator=torch.Generator().manual_seed(14))
+    exact = torch.tensor([ais.exact_log_partition(weight, b, c, dtype=torch.float64)
+                          for b, c in zip(visible_biases, hidden_biases)], dtype=torch.float64)
+    assert log_z.shape == (4,) and len(set(exact.tolist())) == 4
+    assert bool(((low <= exact) & (exact <= high)).all()), (low, exact, high)
+    assert torch.allclose(log_z, exact, atol=0.1)

@@ -19,6 +19,7 @@ units: the reference the tests hold AIS to.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -76,26 +77,47 @@ def ais_log_partition(weight: Tensor, visible_bias: Tensor, hidden_bias: Tensor,
                       betas: Tensor, n_runs: int = 100, generator: torch.Generator | None = None) -> AISEstimate:
     """Estimate log Z of the RBM (weight: hidden x visible) by AIS from the base-rate model ``base_bias``."""
     start = time.perf_counter()
+    log_w = _log_weights(weight, visible_bias, hidden_bias, base_bias, betas, n_runs, generator)
+    log_z, low, high = (float(value) for value in _log_mean_and_band(log_w[None]))
+    return AISEstimate(log_z, low, high, log_weights=log_w.cpu(), seconds=time.perf_counter() - start)
+
+
+def ais_log_partitions(weight: Tensor, visible_biases: Tensor, hidden_biases: Tensor, base_bias: Tensor,
+                       betas: Tensor, n_runs: int = 100, generator: torch.Generator | None = None
+                       ) -> tuple[Tensor, Tensor, Tensor]:
+    """log Z of B RBMs that share ``weight`` and differ in their biases (rows of ``visible_biases`` (B, V) and
+    ``hidden_biases`` (B, H)), e.g. the RNN-RBM's conditional RBM at every frame: ``n_runs`` runs each, all B x
+    n_runs advancing together. Returns log Z and its band, each a float64 tensor (B,)."""
+    rows = functools.partial(torch.repeat_interleave, repeats=n_runs, dim=0)
+    base = base_bias.expand(len(visible_biases), -1) if base_bias.dim() == 1 else base_bias
+    log_w = _log_weights(weight, rows(visible_biases), rows(hidden_biases), rows(base), betas,
+                         n_runs * len(visible_biases), generator)
+    return _log_mean_and_band(log_w.view(-1, n_runs))
+
+
+def _log_weights(weight: Tensor, visible_bias: Tensor, hidden_bias: Tensor, base_bias: Tensor, betas: Tensor,
+                 n_chains: int, generator: torch.Generator | None) -> Tensor:
+    """The log importance weight of each of ``n_chains`` runs (float64), log Z_0 included. The biases are
+    vectors shared by every run, or one row per run."""
     n_hidden = weight.shape[0]
     weight, visible_bias, hidden_bias = weight.detach(), visible_bias.detach(), hidden_bias.detach()
     base_bias = base_bias.to(weight)
-    log_z0 = n_hidden * math.log(2) + float(F.softplus(base_bias.double()).sum())
-    v = _draw(torch.sigmoid(base_bias).expand(n_runs, -1), generator)
-    log_w = torch.zeros(n_runs, dtype=torch.float64, device=weight.device)
+    log_z0 = n_hidden * math.log(2) + F.softplus(base_bias.double()).sum(dim=-1)
+    v = _draw(torch.sigmoid(base_bias).expand(n_chains, -1), generator)
+    log_w = torch.zeros(n_chains, dtype=torch.float64, device=weight.device)
     bias_shift = visible_bias - base_bias
     previous = 0.0
     for beta in betas[1:].tolist():
-        hidden_input = F.linear(v, weight, hidden_bias)  # W v + c: the weight's step and the hidden draw share it
+        hidden_input = torch.addmm(hidden_bias, v, weight.T)  # W v + c: the weight's step and the hidden draw share it
         tempered = beta * hidden_input
-        step = (beta - previous) * (v @ bias_shift) + (F.softplus(tempered)
-                                                       - F.softplus(previous * hidden_input)).sum(dim=1)
+        step = (beta - previous) * (v * bias_shift).sum(dim=1) + (F.softplus(tempered)
+                                                                  - F.softplus(previous * hidden_input)).sum(dim=1)
         log_w += step.double()
         h = _draw(tempered.sigmoid_(), generator)
         v = _draw(torch.addmm(visible_bias, h, weight).mul_(beta).add_(base_bias, alpha=1 - beta).sigmoid_(),
                   generator)
         previous = beta
-    log_w = log_w + log_z0
-    return AISEstimate(*_log_mean_and_band(log_w), log_weights=log_w.cpu(), seconds=time.perf_counter() - start)
+    return log_w + log_z0
 
 
 def _draw(p: Tensor, generator: torch.Generator | None) -> Tensor:
@@ -103,13 +125,17 @@ def _draw(p: Tensor, generator: torch.Generator | None) -> Tensor:
     return torch.rand(p.shape, generator=generator, dtype=p.dtype, device=p.device).lt_(p).to(p.dtype)
 
 
-def _log_mean_and_band(log_w: Tensor) -> tuple[float, float, float]:
-    """log of the mean weight, and of the mean -/+ 3 standard errors, computed relative to the largest weight."""
-    top = log_w.max()
+def _log_mean_and_band(log_w: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Per row of ``log_w`` (B, runs): the log of the mean weight, and of the mean -/+ 3 standard errors (-inf
+    where 3 standard errors exceed the mean), computed relative to the row's largest weight."""
+    top = log_w.max(dim=1, keepdim=True).values
     w = torch.exp(log_w - top)
-    mean, error = w.mean(), 3 * w.std() / math.sqrt(len(w)) if len(w) > 1 else torch.tensor(0.0)
-    low = float(torch.log(mean - error) + top) if mean > error else -math.inf
-    return float(torch.log(mean) + top), low, float(torch.log(mean + error) + top)
+    mean = w.mean(dim=1)
+    error = 3 * w.std(dim=1) / math.sqrt(w.shape[1]) if w.shape[1] > 1 else torch.zeros_like(mean)
+    top = top.squeeze(1)
+    low = torch.where(mean > error, torch.log((mean - error).clamp_min(1e-300)) + top,
+                      torch.full_like(mean, -math.inf))
+    return torch.log(mean) + top, low, torch.log(mean + error) + top
 
 
 def exact_log_partition(weight: Tensor, visible_bias: Tensor, hidden_bias: Tensor, chunk: int = 4096,
