@@ -120,3 +120,23 @@ def test_the_per_epoch_figure_reads_the_kept_epochs(likelihood_run):
         last, layer = (torch.load(run / "layer1" / name, weights_only=True)["parameters"]
                        for name in ("epochs/epoch2.pt", "layer.pt"))
         assert all(torch.equal(last[key], layer[key]) for key in layer)
+
+
+def test_the_rnnrbm_log_likelihood_per_frame_agrees_with_the_exact_one(tiny_run, tmp_path):
+    """A 10-hidden-unit RNN-RBM (in a folder of its own, the tiny run's data linked in), so that every frame's
+    RBM is summed exactly beside its AIS estimate."""
+    workdir, mirror_url = tiny_run
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results/data").symlink_to(workdir / "results/data")
+    snakemake(tmp_path, "results/tiny/rnnrbm_likelihood.csv", "--config", "preset=tiny", f"data_mirror={mirror_url}",
+              "rnnrbm_variants=[tutorial]", "rnnrbm_overrides=[model.module.n_hidden=10]")
+    row = pd.read_csv(tmp_path / "results/tiny/rnnrbm_likelihood.csv").iloc[0]
+    assert (row.model, row.variant, row.n_hidden, row.valid_tunes, row.test_tunes) == ("rnnrbm", "tutorial", 10, 3, 3)
+    tunes = np.load(workdir / "results/data/nottingham/valid.npz")["offsets"]
+    assert row.valid_frames == tunes[3] - tunes[0]
+    for split in ("valid", "test"):
+        estimate, exact = row[f"{split}_log_likelihood_per_frame"], row[f"{split}_exact_log_likelihood_per_frame"]
+        # 88 notes a frame: a probability below 1 and above the uniform distribution's 2^-88
+        assert -88 * np.log(2) < exact < 0
+        assert estimate == pytest.approx(exact, abs=0.05)
+    assert row.paper_log_likelihood_per_frame == -2.39

@@ -345,7 +345,7 @@ def validate_hmc(cfg: DictConfig) -> dict:
 
 def validate_likelihood(cfg: DictConfig) -> dict:
     """Resolve and check the likelihood settings (``conf/likelihood.yaml``); returns the plain dict."""
-    plain = _resolved(cfg, ("data", "ais", "models", "trainer", "paths"))
+    plain = _resolved(cfg, ("data", "ais", "curves", "rnnrbm", "models", "trainer", "paths"))
     if plain["data"].get("kind", "images") != "images":
         raise ConfigError(f"data={plain['data'].get('name')}: log p(v) of an RBM is measured on images (binary "
                           f"pixels, e.g. data=mnist_binarized)")
@@ -357,6 +357,11 @@ def validate_likelihood(cfg: DictConfig) -> dict:
         raise ConfigError(f"curves.models must be a list of model names, got {curves.get('models')!r}")
     _positive_int("ais.n_runs", ais.get("n_runs"))
     _positive_int("dbn_bound_samples", plain.get("dbn_bound_samples"))
+    music = plain.get("rnnrbm") or {}
+    _check_schedule("rnnrbm.schedule", music.get("schedule"))
+    _positive_int("rnnrbm.n_runs", music.get("n_runs"))
+    _positive_int("rnnrbm.frames_per_batch", music.get("frames_per_batch"))
+    _positive_int("rnnrbm.eval_subset", music.get("eval_subset"), allow_none=True)
     if ais["n_runs"] < 2:
         raise ConfigError("ais.n_runs must be at least 2: the error band is their standard error")
     if not _is_number(ais.get("base_rate_smoothing")) or ais["base_rate_smoothing"] <= 0:

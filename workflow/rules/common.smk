@@ -682,6 +682,19 @@ def likelihood_curve_runs(preset):
             for model in plain["curves"]["models"] for seed in config["seeds"]]
 
 
+def music_likelihood_runs(table, preset):
+    """The likelihood.json of every run of a music table (each variant of config rnnrbm_variants, each seed)."""
+    return [f"{run['run_dir']}/likelihood.json" for run in music_runs(table, preset)]
+
+
+def music_likelihood_fingerprint(preset):
+    plain = likelihood_config(preset)
+    return fingerprints.as_text({"rnnrbm": {key: value for key, value in plain["rnnrbm"].items() if key != "reported"},
+                                 "seed": plain["ais"]["seed"], "smoothing": plain["ais"]["base_rate_smoothing"],
+                                 "exact_max_hidden": plain["exact_max_hidden"],
+                                 "trainer": plain["trainer"]["accelerator"]})
+
+
 def likelihood_fingerprint(preset, schedule="ais"):
     """What an estimate depends on: the data, AIS's settings (the schedule of ``curves`` for the per-epoch
     ones), the exact sum's limit and the device."""

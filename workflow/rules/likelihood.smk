@@ -93,3 +93,50 @@ rule likelihood_table:
     localrule: True
     run:
         write_likelihood_table(input, output[0], log[0])
+
+
+# The RNN-RBM's log-likelihood per frame on its valid and test tunes (conf/likelihood.yaml, `rnnrbm`): one job
+# per run of the music table, reading its model.ckpt; results/[<preset>/]rnnrbm_likelihood.csv for Nottingham.
+rule rnnrbm_likelihood:
+    input:
+        run="results/runs/{preset}/rnnrbm/{dataset}/{variant}/seed{seed}/metrics.json",
+        data=lambda w: music_prepared_data(w.dataset, w.preset, w.variant),
+    output:
+        "results/runs/{preset}/rnnrbm/{dataset}/{variant}/seed{seed}/likelihood.json",
+    params:
+        fingerprint=lambda w: music_likelihood_fingerprint(w.preset),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        gpu=lambda w: job_gpus(likelihood_config(w.preset)),
+    log:
+        "results/logs/rnnrbm_likelihood_{preset}_{dataset}_{variant}_seed{seed}.log",
+    shell:
+        "{PYTHON} -m dltutorials.stages.likelihood frames results/runs/{wildcards.preset}/rnnrbm/{wildcards.dataset}/"
+        "{wildcards.variant}/seed{wildcards.seed} preset={wildcards.preset} num_threads={threads}"
+        " {LIKELIHOOD_OVERRIDES} > {log} 2>&1"
+
+
+rule rnnrbm_likelihood_table_paper:
+    input:
+        lambda w: music_likelihood_runs(w.music_table, "paper"),
+    output:
+        report("results/{music_table}_likelihood.csv", caption="../report/rnnrbm_likelihood.rst",
+               category=CHAPTERS["rnnrbm"]),
+    log:
+        "results/logs/likelihood_table_paper_{music_table}.log",
+    localrule: True
+    run:
+        write_likelihood_table(input, output[0], log[0])
+
+
+use rule rnnrbm_likelihood_table_paper as rnnrbm_likelihood_table with:
+    input:
+        lambda w: music_likelihood_runs(w.music_table, w.preset),
+    output:
+        report("results/{preset}/{music_table}_likelihood.csv", caption="../report/rnnrbm_likelihood.rst",
+               category=CHAPTERS["rnnrbm"]),
+    wildcard_constraints:
+        preset="|".join(p for p in PRESETS if p != "paper"),
+    log:
+        "results/logs/likelihood_table_{preset}_{music_table}.log",

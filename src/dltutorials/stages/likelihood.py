@@ -3,6 +3,7 @@
     python -m dltutorials.stages.likelihood measure results/runs/paper/rbm/seed1234
     python -m dltutorials.stages.likelihood measure results/runs/quick/rbm_cd1/mnist_binarized/seed1234 preset=quick
     python -m dltutorials.stages.likelihood epochs results/runs/paper/rbm_pcd/mnist_binarized/seed1234
+    python -m dltutorials.stages.likelihood frames results/runs/paper/rnnrbm/nottingham/tutorial/seed1234
     python -m dltutorials.stages.likelihood figure results/figures/rbm_likelihood_epochs.png <likelihood_epochs.csv>...
 
 ``measure`` reads the run's RBM (``layer1/layer.pt``), fits the base-rate model to the training split of the
@@ -10,6 +11,7 @@ likelihood data (the binarised digits), estimates log Z by AIS (and exactly, for
 and writes ``<run_dir>/likelihood.json``: log Z with its band, the average log p(v) of the test and training
 digits. ``epochs`` does the same for the parameters kept after each epoch (``layer1/epochs/``, with the
 shorter schedule of ``curves``) into ``<run_dir>/likelihood_epochs.csv``; ``figure`` draws those curves.
+``frames`` measures an RNN-RBM run: its log-likelihood per frame on the valid and test tunes.
 """
 
 from __future__ import annotations
@@ -179,6 +181,59 @@ def measure_epochs(cfg: DictConfig, run_dir: str | Path) -> pd.DataFrame:
     return table
 
 
+def measure_frames(cfg: DictConfig, run_dir: str | Path) -> dict:
+    """An RNN-RBM run's log-likelihood per frame on its valid and test tunes: log p(v(t) | v(<t)) = -F_t(v(t)) -
+    log Z_t, the biases of frame t's RBM from the RNN over the tune's past; every frame's log Z by AIS (the
+    shorter schedule of ``rnnrbm``), the frames advancing together. Writes and returns ``likelihood.json``."""
+    from dltutorials.data.datamodule import TuneDataModule
+    from dltutorials.models.rnnrbm import RNNRBM
+
+    plain = validate_likelihood(cfg)
+    run_dir = Path(run_dir)
+    if not (run_dir / "metrics.json").is_file():
+        raise FileNotFoundError(f"{run_dir}: no finished RNN-RBM run (metrics.json); make it with: snakemake "
+                                f"--cores all {run_dir / 'metrics.json'}")
+    trained = OmegaConf.load(run_dir / "config.yaml")
+    runtime.configure(cfg.num_threads)
+    device = runtime.device_for(plain["trainer"]["accelerator"])
+    model = RNNRBM.load_from_checkpoint(run_dir / "model.ckpt", map_location=device).eval()
+    settings = plain["rnnrbm"]
+    tunes = TuneDataModule(trained.data.prepared_dir, None, trained.data.transposed)
+    base_bias = ais.base_rate_biases(torch.cat(tunes.split("train")), plain["ais"]["base_rate_smoothing"])
+    betas = ais.inverse_temperatures(tuple(tuple(segment) for segment in settings["schedule"]))
+    generator = torch.Generator(device).manual_seed(plain["ais"]["seed"])
+    row = {"model": "rnnrbm", "dataset": trained.data.name, "variant": trained.variant, "seed": trained.seed,
+           "preset": trained.preset_name, "n_hidden": model.n_hidden, "n_runs": settings["n_runs"],
+           "n_temperatures": len(betas) - 1, "paper_log_likelihood_per_frame": settings.get("reported")}
+    start = time.perf_counter()
+    for split in ("valid", "test"):
+        with torch.no_grad():
+            frames = [(tune, *model.recurrence(tune.to(device))[1:])
+                      for tune in tunes.split(split, settings["eval_subset"])]
+            v, visible_biases, hidden_biases = (torch.cat(parts).to(device) for parts in zip(*frames))
+            free = model.free_energy(v, visible_biases, hidden_biases).double()
+            bands = [ais.ais_log_partitions(model.weight, vb, hb, base_bias.to(device), betas, settings["n_runs"],
+                                            generator)
+                     for vb, hb in zip(visible_biases.split(settings["frames_per_batch"]),
+                                       hidden_biases.split(settings["frames_per_batch"]))]
+        log_z, low, high = (torch.cat(parts) for parts in zip(*bands))
+        row.update({f"{split}_frames": len(v), f"{split}_tunes": len(frames),
+                    f"{split}_log_likelihood_per_frame": round(float((-free - log_z).mean()), 4),
+                    # the band of each frame's log Z, where it has two finite ends, and how many frames lack one
+                    f"{split}_median_log_z_band": round(float((high - low)[low.isfinite()].median()), 4)
+                    if bool(low.isfinite().any()) else None,
+                    f"{split}_frames_without_lower_band": int((~low.isfinite()).sum())})
+        if model.n_hidden <= plain["exact_max_hidden"]:
+            exact = torch.tensor([ais.exact_log_partition(model.weight, vb, hb)
+                                  for vb, hb in zip(visible_biases, hidden_biases)], dtype=torch.float64)
+            row[f"{split}_exact_log_likelihood_per_frame"] = round(float((-free - exact).mean()), 4)
+    row.update({"ais_seconds": round(time.perf_counter() - start, 2), "device": str(device),
+                "torch_threads": torch.get_num_threads(), "host": socket.gethostname(),
+                "git_commit": git_commit(), "versions": library_versions()})
+    write_json(run_dir / "likelihood.json", row)
+    return row
+
+
 def draw_curves(output: str | Path, tables: list[str | Path]) -> None:
     """Test log p(v) against epoch, a line per run, with AIS's band."""
     curves = []
@@ -195,7 +250,7 @@ def draw_curves(output: str | Path, tables: list[str | Path]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["measure", "epochs", "figure"])
+    parser.add_argument("action", choices=["measure", "epochs", "frames", "figure"])
     parser.add_argument("target", help="a run whose layer1/layer.pt is an RBM (measure, epochs), or the figure's "
                                        "PNG file (figure)")
     parser.add_argument("rest", nargs="*", help="Hydra overrides of conf/likelihood.yaml, e.g. preset=quick "
@@ -205,6 +260,11 @@ def main(argv: list[str] | None = None) -> None:
         if args.action == "figure":
             draw_curves(args.target, args.rest)
             print(f"wrote {args.target}")
+        elif args.action == "frames":
+            row = measure_frames(compose(args.rest, "likelihood"), args.target)
+            print(f"rnnrbm {row['variant']} ({row['dataset']}): log-likelihood per frame, valid "
+                  f"{row['valid_log_likelihood_per_frame']:.3f}, test {row['test_log_likelihood_per_frame']:.3f} "
+                  f"nats; AIS {row['ais_seconds']:.1f} s")
         elif args.action == "epochs":
             table = measure_epochs(compose(args.rest, "likelihood"), args.target)
             print(f"{len(table)} epochs in {Path(args.target) / 'likelihood_epochs.csv'}")
