@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +14,9 @@ import torch
 from omegaconf import DictConfig
 
 from dltutorials.config import ConfigError, compose
-from dltutorials.data.download import DataError
 from dltutorials.data.prepare import load_split
 from dltutorials.plots import save_filters, save_samples
+from dltutorials.stages import one_line_errors
 from dltutorials.stages.pretrain import build_layer
 from dltutorials.training.layers import PARAMETERS, layer_dir, load_layer
 
@@ -67,12 +66,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. model=rbm preset=quick")
     args = parser.parse_args(argv)
     cfg = compose(args.overrides)
-    try:
+    with one_line_errors():
         (draw_filters if args.figure == "filters" else draw_samples)(cfg, args.output)
-    except ConfigError as error:
-        sys.exit(f"config error: {error}")
-    except (DataError, FileNotFoundError) as error:
-        sys.exit(f"error: {error}")
     print(f"wrote {args.output}")
 
 

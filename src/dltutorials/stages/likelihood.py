@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import socket
-import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -36,6 +35,7 @@ from dltutorials.data.prepare import load_split
 from dltutorials.plots import save_likelihood_curves
 from dltutorials.provenance import git_commit, library_versions
 from dltutorials.sampling import ais
+from dltutorials.stages import one_line_errors
 from dltutorials.training.layers import layer_dir, load_layer
 
 
@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("rest", nargs="*", help="Hydra overrides of conf/likelihood.yaml, e.g. preset=quick "
                                                 "(measure, epochs), or the likelihood_epochs.csv files (figure)")
     args = parser.parse_args(argv)
-    try:
+    with one_line_errors():
         if args.action == "figure":
             draw_curves(args.target, args.rest)
             print(f"wrote {args.target}")
@@ -274,10 +274,6 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{row['model']} ({row['method']}, {row['hidden_sizes']} hidden): log Z {row['log_z']:.3f} "
                   f"[{row['log_z_low']:.3f}, {row['log_z_high']:.3f}]{exact}; test log p(v) "
                   f"{row['test_log_prob']:.2f}, train {row['train_log_prob']:.2f} nats; AIS {row['ais_seconds']:.1f} s")
-    except ConfigError as error:
-        sys.exit(f"config error: {error}")
-    except (DataError, FileNotFoundError) as error:
-        sys.exit(f"error: {error}")
 
 
 if __name__ == "__main__":

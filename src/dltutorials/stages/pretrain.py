@@ -10,7 +10,6 @@ for k = 1) and writes ``<run_dir>/layer<k>/``: see ``dltutorials.training.layers
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -23,9 +22,9 @@ from dltutorials import runtime
 from dltutorials.atomic import write_text
 from dltutorials.config import ConfigError, compose, per_layer_settings, validate
 from dltutorials.data.datamodule import UnlabelledDataModule, load_inputs
-from dltutorials.data.download import DataError
 from dltutorials.fingerprints import layer_settings
 from dltutorials.provenance import git_commit
+from dltutorials.stages import one_line_errors
 from dltutorials.training.layers import encode, layer_dir, load_layer, save_codes, save_layer
 
 
@@ -133,15 +132,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. model=dbn preset=quick")
     args = parser.parse_args(argv)
     cfg = compose(args.overrides)
-    try:
+    with one_line_errors():
         if args.action == "train":
             print(pretrain_layer(cfg, args.layer))
         else:
             print(f"wrote {encode_layer(cfg, args.layer)}")
-    except ConfigError as error:
-        sys.exit(f"config error: {error}")
-    except (DataError, FileNotFoundError) as error:
-        sys.exit(f"error: {error}")
 
 
 if __name__ == "__main__":
