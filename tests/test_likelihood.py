@@ -9,6 +9,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from conftest import snakemake
 from dltutorials.config import ConfigError, compose
@@ -41,6 +42,13 @@ def test_the_table_has_a_row_per_rbm_with_ais_beside_the_exact_log_z(likelihood_
     # 12 hidden units: summed exactly, and AIS's own band holds it
     assert small.log_z_low <= small.exact_log_z <= small.log_z_high
     assert abs(small.log_z - small.exact_log_z) < 0.5
+    # the exact average log p(v) of the test digits, from the layer's file with numpy: -F(v) - log Z
+    saved = torch.load(workdir / "results/runs/tiny/rbm_cd1_h25/mnist_binarized/seed1234/layer1/layer.pt",
+                       weights_only=True)["parameters"]
+    w, b, c = (saved[name].double().numpy() for name in ("weight", "visible_bias", "hidden_bias"))
+    v = np.load(workdir / "results/data/mnist_binarized/test.npz")["x"].astype(np.float64)
+    minus_free_energy = v @ b + np.logaddexp(0, v @ w.T + c).sum(axis=1)
+    assert small.exact_test_log_prob == pytest.approx(minus_free_energy.mean() - small.exact_log_z, abs=1e-3)
     assert np.isnan(tutorial.exact_log_z), "64 hidden units are beyond the tiny preset's exact_max_hidden"
     # the DBN's top RBM (32-12) is summed exactly too: AIS from the base rates of the codes below it holds it
     assert dbn.log_z_low <= dbn.exact_log_z <= dbn.log_z_high
@@ -115,8 +123,6 @@ def test_the_per_epoch_figure_reads_the_kept_epochs(likelihood_run):
         assert list(curve.epoch) == [1, 2] and (curve.method == method).all()
         assert (curve.n_temperatures == 100).all() and (curve.test_log_prob < 0).all()
         # the last epoch's parameters are the layer's own
-        import torch
-
         last, layer = (torch.load(run / "layer1" / name, weights_only=True)["parameters"]
                        for name in ("epochs/epoch2.pt", "layer.pt"))
         assert all(torch.equal(last[key], layer[key]) for key in layer)

@@ -148,20 +148,24 @@ def save_monitor_curves(path: str | Path, curves: list[dict], reference: dict[in
 
 
 def save_likelihood_curves(path: str | Path, curves: list[dict]) -> None:
-    """Average test log p(v) against epoch, one line per curve (``label``, ``epoch``, ``log_prob``), with the band
-    ``low``..``high`` that AIS's uncertainty on log Z gives (non-finite ends clipped to the axes)."""
+    """Average test log p(v) against epoch, one line per curve (``label``, ``epoch``, ``log_prob``), shaded over
+    the band ``low``..``high`` that AIS's uncertainty on log Z gives where both ends are finite; a hollow marker
+    where it is open above (three standard errors exceed the mean weight: log Z is then likely underestimated)."""
     figure, ax = plt.subplots(figsize=(7.0, 4.5))
-    values = np.concatenate([curve["log_prob"] for curve in curves])
-    bottom, top = values.min() - 10, values.max() + 10
     for curve in curves:
-        line, = ax.plot(curve["epoch"], curve["log_prob"], marker=".", linewidth=1.2, label=curve["label"])
-        ax.fill_between(curve["epoch"], np.clip(curve["low"], bottom, top), np.clip(curve["high"], bottom, top),
-                        color=line.get_color(), alpha=0.2, linewidth=0)
-    ax.set_ylim(bottom, top)
+        epoch, log_prob = np.asarray(curve["epoch"]), np.asarray(curve["log_prob"])
+        closed = np.isfinite(curve["low"]) & np.isfinite(curve["high"])
+        line, = ax.plot(epoch, log_prob, linewidth=1.2, label=curve["label"])
+        ax.plot(epoch[closed], log_prob[closed], ".", color=line.get_color(), markersize=7)
+        ax.plot(epoch[~closed], log_prob[~closed], "o", color=line.get_color(), markerfacecolor="none",
+                markersize=5)
+        ax.fill_between(epoch, curve["low"], curve["high"], where=closed, color=line.get_color(), alpha=0.2,
+                        linewidth=0)
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("average test log p(v) (nats)")
-    ax.set_title("Test log-probability per epoch, by AIS (band: log Z's mean -/+ 3 standard errors)", fontsize=10)
+    ax.set_title("Test log-probability per epoch, by AIS (band: log Z's mean -/+ 3 standard errors;\n"
+                 "hollow: the band is open above, log Z likely underestimated)", fontsize=9)
     ax.grid(True, linewidth=0.3)
     ax.legend(fontsize=8)
     figure.tight_layout()
