@@ -112,10 +112,15 @@ def test_bad_settings_are_named(override, message):
         validate_likelihood(compose([override], "likelihood"))
 
 
-def test_the_per_epoch_figure_reads_the_kept_epochs(likelihood_run):
-    workdir, args = likelihood_run
-    snakemake(workdir, "results/tiny/figures/rbm_likelihood_epochs.png", *args)
-    assert (workdir / "results/tiny/figures/rbm_likelihood_epochs.png").stat().st_size > 10_000
+def test_the_per_epoch_figure_reads_the_kept_epochs(tiny_run, tmp_path):
+    """In a folder of its own (the tiny run's data linked in): the tiny run's figures are the default target's."""
+    workdir, mirror_url = tiny_run
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results/data").symlink_to(workdir / "results/data")
+    snakemake(tmp_path, "results/tiny/figures/rbm_likelihood_epochs.png", "--config", "preset=tiny",
+              f"data_mirror={mirror_url}")
+    assert (tmp_path / "results/tiny/figures/rbm_likelihood_epochs.png").stat().st_size > 10_000
+    workdir = tmp_path
     for model, method in (("rbm_cd1", "CD-1"), ("rbm_pcd", "PCD-1")):
         run = workdir / f"results/runs/tiny/{model}/mnist_binarized/seed1234"
         assert sorted(path.name for path in (run / "layer1/epochs").iterdir()) == ["epoch1.pt", "epoch2.pt"]
