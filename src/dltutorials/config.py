@@ -349,21 +349,19 @@ def validate_likelihood(cfg: DictConfig) -> dict:
     if plain["data"].get("kind", "images") != "images":
         raise ConfigError(f"data={plain['data'].get('name')}: log p(v) of an RBM is measured on images (binary "
                           f"pixels, e.g. data=mnist_binarized)")
-    ais = plain["ais"]
-    _check_schedule("ais.schedule", ais.get("schedule"))
-    curves = plain.get("curves") or {}
-    _check_schedule("curves.schedule", curves.get("schedule"))
+    ais, curves, music = plain["ais"], plain["curves"], plain["rnnrbm"]
+    check_schedule("ais.schedule", ais.get("schedule"))
+    _positive_int("ais.n_runs", ais.get("n_runs"))
+    if ais["n_runs"] < 2:
+        raise ConfigError("ais.n_runs must be at least 2: the error band is their standard error")
+    check_schedule("curves.schedule", curves.get("schedule"))
     if not (isinstance(curves.get("models"), list) and all(isinstance(m, str) for m in curves["models"])):
         raise ConfigError(f"curves.models must be a list of model names, got {curves.get('models')!r}")
-    _positive_int("ais.n_runs", ais.get("n_runs"))
     _positive_int("dbn_bound_samples", plain.get("dbn_bound_samples"))
-    music = plain.get("rnnrbm") or {}
-    _check_schedule("rnnrbm.schedule", music.get("schedule"))
+    check_schedule("rnnrbm.schedule", music.get("schedule"))
     _positive_int("rnnrbm.n_runs", music.get("n_runs"))
     _positive_int("rnnrbm.frames_per_batch", music.get("frames_per_batch"))
     _positive_int("rnnrbm.eval_subset", music.get("eval_subset"), allow_none=True)
-    if ais["n_runs"] < 2:
-        raise ConfigError("ais.n_runs must be at least 2: the error band is their standard error")
     if not _is_number(ais.get("base_rate_smoothing")) or ais["base_rate_smoothing"] <= 0:
         raise ConfigError(f"ais.base_rate_smoothing must be a number > 0, got {ais.get('base_rate_smoothing')!r}")
     if not isinstance(ais.get("seed"), int) or isinstance(ais.get("seed"), bool):
@@ -381,13 +379,14 @@ def validate_likelihood(cfg: DictConfig) -> dict:
     return plain
 
 
-def _check_schedule(key: str, schedule: Any) -> None:
-    """An AIS schedule: [end, step] segments from beta = 0 to 1, each end above the last."""
-    if not isinstance(schedule, list) or not schedule:
+def check_schedule(key: str, schedule: Any) -> None:
+    """An AIS schedule: [end, step] segments from beta = 0 to 1, each end above the last (the config's check,
+    and ``dltutorials.sampling.ais.inverse_temperatures``'s)."""
+    if not isinstance(schedule, (list, tuple)) or not schedule:
         raise ConfigError(f"{key} must be a list of [end, step] segments, got {schedule!r}")
     start = 0.0
     for index, segment in enumerate(schedule):
-        if not (isinstance(segment, list) and len(segment) == 2 and all(_is_number(x) for x in segment)):
+        if not (isinstance(segment, (list, tuple)) and len(segment) == 2 and all(_is_number(x) for x in segment)):
             raise ConfigError(f"{key}.{index} must be [end, step], got {segment!r}")
         end, step = segment
         if not (start < end <= 1 and 0 < step <= end - start):

@@ -58,9 +58,15 @@ HMC_FIGURES = ["samples", "adaptation"]
 # The RNN-RBM (conf/rnnrbm.yaml, workflow/rules/music.smk) on each piano-roll dataset
 # (data.kind in conf/data/): its table is rnnrbm for the tutorial's Nottingham tunes,
 # rnnrbm_<dataset> for any other, so results of different datasets never share a file.
+@functools.cache
+def data_section(name):
+    """A dataset's config section as written in conf/data/ (no preset or override)."""
+    return composed([f"data={name}"])["data"]
+
+
 def data_kind(name):
     """images or piano_roll; a dataset's files go to results/data/<name>/, so data.name must be that name."""
-    data = composed([f"data={name}"])["data"]
+    data = data_section(name)
     if data.get("name") != name:
         raise WorkflowError(f"data={name}: data.name must be {name!r} (the config's file name), got {data.get('name')!r}")
     return data.get("kind", "images")
@@ -78,7 +84,7 @@ OTHER_IMAGE_DATASETS = [name for name in IMAGE_DATASETS if name != TUTORIAL_DATA
 # Image datasets made from another one's prepared splits (data.binarized_from, e.g. mnist_binarized): the
 # `binarize` rule makes them; every other image dataset is downloaded and prepared.
 BINARIZED_FROM = {name: source for name in IMAGE_DATASETS
-                  if (source := composed([f"data={name}"])["data"].get("binarized_from")) is not None}
+                  if (source := data_section(name).get("binarized_from")) is not None}
 for _name, _source in BINARIZED_FROM.items():
     if _source not in IMAGE_DATASETS or _source in BINARIZED_FROM:
         raise WorkflowError(f"data={_name}: binarized_from {_source!r} is not one of the downloaded image "

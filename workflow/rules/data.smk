@@ -37,7 +37,7 @@ rule binarize:
     output:
         expand("results/data/{{dataset}}/{split}.npz", split=SPLITS),
     params:
-        seed=lambda w: composed([f"data={w.dataset}"])["data"]["binarize_seed"],
+        seed=lambda w: data_section(w.dataset)["binarize_seed"],
     log:
         "results/logs/binarize_{dataset}.log",
     localrule: True

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from dltutorials.config import EXACT_MAX_HIDDEN
+from dltutorials.config import EXACT_MAX_HIDDEN, check_schedule
 
 # The paper's schedule: (end, step) segments from beta = 0, 14,500 intermediate distributions in all.
 PAPER_SCHEDULE = ((0.5, 1e-3), (0.9, 1e-4), (1.0, 1e-5))
@@ -38,17 +38,14 @@ BASE_RATE_SMOOTHING = 0.05
 
 
 def inverse_temperatures(segments=PAPER_SCHEDULE) -> Tensor:
-    """beta_0 = 0, ..., beta_K = 1 (float64) from ``(end, step)`` segments, each end above the last."""
+    """beta_0 = 0, ..., beta_K = 1 (float64) from ``(end, step)`` segments, each end above the last (else a
+    ConfigError, a ValueError)."""
+    check_schedule("AIS schedule", segments)
     betas, start = [torch.zeros(1, dtype=torch.float64)], 0.0
     for end, step in segments:
-        if not (start < end <= 1 and 0 < step <= end - start):
-            raise ValueError(f"AIS schedule segment ({end}, {step}) after beta={start}: need {start} < end <= 1 "
-                             f"and 0 < step <= end - {start}")
         n = round((end - start) / step)
         betas.append(torch.linspace(start, end, n + 1, dtype=torch.float64)[1:])
         start = end
-    if start != 1:
-        raise ValueError(f"AIS schedule ends at beta={start}: the last segment must end at 1")
     return torch.cat(betas)
 
 
@@ -89,8 +86,8 @@ def ais_log_partitions(weight: Tensor, visible_biases: Tensor, hidden_biases: Te
     ``hidden_biases`` (B, H)), e.g. the RNN-RBM's conditional RBM at every frame: ``n_runs`` runs each, all B x
     n_runs advancing together. Returns log Z and its band, each a float64 tensor (B,)."""
     rows = functools.partial(torch.repeat_interleave, repeats=n_runs, dim=0)
-    base = base_bias.expand(len(visible_biases), -1) if base_bias.dim() == 1 else base_bias
-    log_w = _log_weights(weight, rows(visible_biases), rows(hidden_biases), rows(base), betas,
+    base = base_bias if base_bias.dim() == 1 else rows(base_bias)  # one base-rate model for all, or one each
+    log_w = _log_weights(weight, rows(visible_biases), rows(hidden_biases), base, betas,
                          n_runs * len(visible_biases), generator)
     return _log_mean_and_band(log_w.view(-1, n_runs))
 
@@ -142,8 +139,8 @@ def exact_log_partition(weight: Tensor, visible_bias: Tensor, hidden_bias: Tenso
                         dtype: torch.dtype = torch.float32) -> float:
     """log Z by summing over every hidden configuration, ``chunk`` at a time: for at most ``EXACT_MAX_HIDDEN``
     hidden units. log Z = logsumexp_h [h.c + sum_i softplus(b_i + (W^T h)_i)]. Each configuration's softplus
-    terms are computed in ``dtype`` and summed in float64: in float32, 2^25 configurations of a 784-25 RBM take
-    about 2 minutes on one core (2.5x faster than in float64) and agree with float64 to about 1e-7 nats."""
+    terms are computed in ``dtype`` and summed in float64: in float32, 2^25 configurations of a 784-25 RBM took
+    126 s on one core (2.5x faster than in float64), within a few 1e-6 nats of an all-float64 sum."""
     n_hidden = weight.shape[0]
     if n_hidden > EXACT_MAX_HIDDEN:
         raise ValueError(f"exact log Z sums over 2^{n_hidden} hidden configurations: at most "

@@ -79,7 +79,7 @@ class Measure:
     def log_partition(self, rbm: tuple, schedule: list, below: torch.Tensor) -> tuple[ais.AISEstimate, int]:
         """AIS's estimate of log Z, from the base-rate model of ``below`` (what the RBM models: the training
         digits, or their codes under the layers below it); and the number of temperatures."""
-        betas = ais.inverse_temperatures(tuple(tuple(segment) for segment in schedule))
+        betas = ais.inverse_temperatures(schedule)
         base_bias = ais.base_rate_biases(below, self.plain["ais"]["base_rate_smoothing"]).to(self.device)
         generator = torch.Generator(self.device).manual_seed(self.plain["ais"]["seed"])
         return ais.ais_log_partition(*rbm, base_bias, betas, self.plain["ais"]["n_runs"], generator), len(betas) - 1
@@ -206,7 +206,7 @@ def measure_frames(cfg: DictConfig, run_dir: str | Path) -> dict:
     settings = plain["rnnrbm"]
     tunes = TuneDataModule(trained.data.prepared_dir, None, trained.data.transposed)
     base_bias = ais.base_rate_biases(torch.cat(tunes.split("train")), plain["ais"]["base_rate_smoothing"])
-    betas = ais.inverse_temperatures(tuple(tuple(segment) for segment in settings["schedule"]))
+    betas = ais.inverse_temperatures(settings["schedule"])
     generator = torch.Generator(device).manual_seed(plain["ais"]["seed"])
     row = {"model": "rnnrbm", "dataset": trained.data.name, "variant": trained.variant, "seed": trained.seed,
            "preset": trained.preset_name, "n_hidden": model.n_hidden, "n_runs": settings["n_runs"],
