@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import itertools
 import math
-import types
 import warnings
 
 import lightning as L
@@ -24,13 +23,6 @@ def make_rbm(n_visible=12, n_hidden=7, seed=0, **kwargs) -> RBM:
         rbm.hidden_bias.normal_(0, 0.5)
         rbm.visible_bias.normal_(0, 0.5)
     return rbm
-
-
-def attach_sgd(rbm: RBM) -> torch.optim.Optimizer:
-    """Give a module outside a Trainer the optimiser ``sgd_step`` reaches through ``self.optimizers()``."""
-    optimizer = rbm.configure_optimizers()
-    rbm.optimizers = lambda: types.SimpleNamespace(optimizer=optimizer)
-    return optimizer
 
 
 def params(rbm: RBM) -> list[torch.Tensor]:
@@ -125,15 +117,14 @@ def test_cd_k_update_is_the_free_energy_gradient_step_after_k_gibbs_steps(k):
     assert monitor.item() > 0 and not monitor.requires_grad
 
 
+@pytest.mark.parametrize("settings", [{}, {"weight_decay": 0.05, "momentum": 0.9}])
 @pytest.mark.parametrize("persistent", [False, True])
-def test_explicit_and_autograd_gradients_give_the_same_update(persistent):
-    explicit = make_rbm(persistent=persistent, gradient="explicit")
-    autograd = make_rbm(persistent=persistent, gradient="autograd")
-    attach_sgd(autograd)
-    assert explicit.configure_optimizers() is None
-    assert isinstance(autograd.configure_optimizers(), torch.optim.SGD)
+def test_explicit_and_autograd_gradients_give_the_same_update(persistent, settings):
+    explicit = make_rbm(persistent=persistent, gradient="explicit", **settings)
+    autograd = make_rbm(persistent=persistent, gradient="autograd", **settings)
+    assert explicit.configure_optimizers() is None and autograd.configure_optimizers() is None
     x = torch.rand(5, 12)
-    for step in range(2):  # PCD: the second update starts from the chain the first left
+    for step in range(3):  # PCD: the next update starts from the chain the last left; momentum accumulates
         torch.manual_seed(10 + step)
         m_explicit = explicit.update(x)
         torch.manual_seed(10 + step)
@@ -144,6 +135,53 @@ def test_explicit_and_autograd_gradients_give_the_same_update(persistent):
         if persistent:
             assert torch.equal(explicit.persistent_chain, autograd.persistent_chain)
     assert not torch.allclose(params(explicit)[0], make_rbm().weight)  # the parameters did move
+
+
+@pytest.mark.parametrize("gradient", ["explicit", "autograd"])
+def test_momentum_weight_decay_and_the_schedules_step_follow_the_recipe_written_out(gradient):
+    """Delta <- mu Delta + lr (<h x'>_data - <h v'>_chain - lambda W), theta <- theta + Delta (biases undecayed),
+    with CD-1 written out in plain torch from the same uniform draws (h0, then v1), in the order they are drawn."""
+    decay = 0.05
+    rbm = make_rbm(weight_decay=decay, momentum=0.9, gradient=gradient)
+    w, c, b = (t.clone() for t in params(rbm))
+    deltas = [torch.zeros_like(w), torch.zeros_like(c), torch.zeros_like(b)]
+    x = (torch.rand(4, 12) < 0.4).float()  # 4 rows: the hidden means are then row-major, as torch.rand's draws
+    for step, (rate, momentum) in enumerate([(0.1, 0.5), (0.1, 0.9), (0.02, 0.9)]):
+        rbm.step_settings = lambda rate=rate, momentum=momentum: (rate, momentum)  # the epoch's schedule
+        torch.manual_seed(20 + step)
+        h0_mean = torch.sigmoid(x @ w.T + c)
+        h0 = (torch.rand(4, 7) < h0_mean).float()
+        v1 = (torch.rand(4, 12) < torch.sigmoid(h0 @ w + b)).float()
+        h1_mean = torch.sigmoid(v1 @ w.T + c)
+        gradients = [(h0_mean.T @ x - h1_mean.T @ v1) / 4 - decay * w, (h0_mean - h1_mean).mean(0), (x - v1).mean(0)]
+        deltas = [momentum * delta + rate * gradient for delta, gradient in zip(deltas, gradients)]
+        w, c, b = w + deltas[0], c + deltas[1], b + deltas[2]
+        torch.manual_seed(20 + step)
+        rbm.update(x)
+        for got, want in zip(params(rbm), (w, c, b)):
+            assert torch.allclose(got, want, atol=1e-6)
+
+
+def test_the_schedules_give_each_epoch_its_rate_and_momentum():
+    """Linear decay lr (1 - e/E) and the initial momentum for the first epochs, read by a real Trainer's epochs."""
+    torch.manual_seed(0)
+    rbm = RBM(64, 16, learning_rate=0.1, momentum=0.9, initial_momentum=0.5, initial_momentum_epochs=2,
+              learning_rate_decay="linear")
+    seen = []
+
+    class Record(L.Callback):
+        def on_train_epoch_start(self, trainer, pl_module):
+            seen.append(pl_module.step_settings())
+
+    chunks = [(bars_and_stripes(8)[torch.randperm(512)[:40]].view(2, 20, 64),)]
+    trainer = L.Trainer(max_epochs=4, accelerator="cpu", logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, callbacks=[Record()])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trainer.fit(rbm, train_dataloaders=DataLoader(chunks, batch_size=None))
+    assert seen == [pytest.approx(pair) for pair in [(0.1, 0.5), (0.075, 0.5), (0.05, 0.9), (0.025, 0.9)]]
+    assert all(torch.isfinite(v).all() for v in rbm.velocities) and rbm.velocities[0].abs().sum() > 0
+    assert RBM(4, 3, learning_rate=0.1).step_settings() == (0.1, 0.0)  # off by default, outside a Trainer too
 
 
 def test_pcd_keeps_its_chain_across_updates():
@@ -198,8 +236,6 @@ def test_monitors_and_free_energy_stay_finite_with_huge_weights(gradient):
     x = (torch.rand(8, 16) < 0.5).float()
     for persistent in (False, True):
         rbm = RBM(16, 10, learning_rate=0.1, persistent=persistent, gradient=gradient)
-        if gradient == "autograd":
-            attach_sgd(rbm)
         with torch.no_grad():
             signs = torch.where(torch.rand(10, 16) < 0.5, 1.0, -1.0)
             rbm.weight.copy_(1e4 * signs)
@@ -249,7 +285,12 @@ def test_sample_chains_returns_mean_field_images():
 
 
 @pytest.mark.parametrize("kwargs, name", [({"cd_k": 0}, "cd_k"), ({"cd_k": 1.5}, "cd_k"),
-                                          ({"gradient": "numeric"}, "gradient")])
+                                          ({"gradient": "numeric"}, "gradient"),
+                                          ({"weight_decay": -1e-4}, "weight_decay"),
+                                          ({"momentum": 1.0}, "momentum"),
+                                          ({"initial_momentum": -0.5}, "initial_momentum"),
+                                          ({"initial_momentum_epochs": 2.5}, "initial_momentum_epochs"),
+                                          ({"learning_rate_decay": "cosine"}, "learning_rate_decay")])
 def test_invalid_arguments_raise_naming_them(kwargs, name):
     with pytest.raises(ValueError, match=name):
         RBM(4, 3, learning_rate=0.1, **kwargs)
@@ -267,7 +308,10 @@ def test_hyperparameters_are_saved_and_init_follows_the_tutorial():
     torch.manual_seed(0)
     rbm = RBM(784, 500, learning_rate=0.1, cd_k=15, persistent=True)
     assert dict(rbm.hparams) == {"n_visible": 784, "n_hidden": 500, "learning_rate": 0.1, "cd_k": 15,
-                                 "persistent": True, "gradient": "explicit"}
+                                 "persistent": True, "gradient": "explicit", "weight_decay": 0.0,
+                                 "momentum": 0.0, "initial_momentum": 0.0, "initial_momentum_epochs": 0,
+                                 "learning_rate_decay": "none"}
+    assert rbm.velocities is None  # no momentum: no velocity buffers
     bound = 4 * math.sqrt(6 / (784 + 500))
     assert rbm.weight.abs().max().item() <= bound and rbm.weight.abs().max().item() > 0.99 * bound
     assert torch.all(rbm.hidden_bias == 0) and torch.all(rbm.visible_bias == 0)

@@ -158,11 +158,12 @@ def available(group: str) -> list[str]:
 POSITIVE = {"learning_rate", "batch_size", "max_epochs", "patience", "patience_increase", "epochs", "cd_k",
             "n_hidden", "n_in", "n_out", "filter_size", "pool_size", "updates_per_step",
             "eval_batch_size", "train_subset"}
-NON_NEGATIVE = {"l1_reg", "l2_reg", "contraction_level", "binarize_seed"}
+NON_NEGATIVE = {"l1_reg", "l2_reg", "contraction_level", "binarize_seed", "weight_decay", "initial_momentum_epochs"}
 FRACTION = {"improvement_threshold"}  # in (0, 1]
-PROBABILITY = {"corruption_level"}  # in [0, 1)
+PROBABILITY = {"corruption_level", "momentum", "initial_momentum"}  # in [0, 1)
 INTEGER = {"batch_size", "max_epochs", "patience", "epochs", "cd_k", "n_hidden", "n_in", "n_out", "filter_size",
-           "pool_size", "updates_per_step", "eval_batch_size", "train_subset", "binarize_seed"}
+           "pool_size", "updates_per_step", "eval_batch_size", "train_subset", "binarize_seed",
+           "initial_momentum_epochs"}
 
 
 def _is_number(value: Any) -> bool:

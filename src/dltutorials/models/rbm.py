@@ -19,6 +19,12 @@ with the gradient (9.5): the derivative of mean F(x) over the minibatch minus
 mean F over the negative particles, the end of a k-step Gibbs chain (9.3),
 treated as a constant. The chain starts from the positive phase's hidden
 sample (CD-k, 9.3.1) or from where the previous update left it (PCD-k, 9.3.2).
+
+Beyond the tutorial, for the likelihood comparison of Salakhutdinov & Murray
+(2008): the step can carry momentum and an L2 weight decay (Hinton's "A
+practical guide to training RBMs", 2010), and its rate can decay linearly over
+the epochs, as persistent chains need (Tieleman, 2008). All are off by
+default, where the update is exactly the tutorial's.
 """
 
 from __future__ import annotations
@@ -31,8 +37,10 @@ from torch import Tensor
 
 from dltutorials.models.classifier import affine
 from dltutorials.models.layer import PretrainedLayer
+from dltutorials.training.layers import PARAMETERS
 
 GRADIENTS = ("explicit", "autograd")
+LEARNING_RATE_DECAYS = ("none", "linear")
 
 
 def _bernoulli(p: Tensor) -> Tensor:
@@ -57,17 +65,46 @@ class RBM(PretrainedLayer):
             place (fast), "autograd" for backward through the free-energy
             difference as the tutorial does with ``T.grad``; both give the
             same update for the same random draws.
+        weight_decay: lambda of an L2 penalty lambda/2 ||W||^2 on the weights
+            (not the biases), added to the cost the step descends.
+        momentum: mu of the step Delta <- mu Delta - lr * gradient,
+            theta <- theta + Delta (0: plain SGD).
+        initial_momentum, initial_momentum_epochs: the momentum of the first
+            epochs (0.5 for 5 epochs in Hinton's recipe, then ``momentum``).
+        learning_rate_decay: "none", or "linear": the rate of epoch e (from 0)
+            of E is lr (1 - e / E), reaching lr / E in the last epoch.
     """
 
     def __init__(self, n_visible: int, n_hidden: int, learning_rate: float, cd_k: int = 1,
-                 persistent: bool = False, gradient: str = "explicit") -> None:
+                 persistent: bool = False, gradient: str = "explicit", weight_decay: float = 0.0,
+                 momentum: float = 0.0, initial_momentum: float = 0.0, initial_momentum_epochs: int = 0,
+                 learning_rate_decay: str = "none") -> None:
         if not isinstance(cd_k, numbers.Integral) or cd_k < 1:
             raise ValueError(f"cd_k must be an integer >= 1, got {cd_k!r}")
         if gradient not in GRADIENTS:
             raise ValueError(f"gradient must be one of {list(GRADIENTS)}, got {gradient!r}")
+        if learning_rate_decay not in LEARNING_RATE_DECAYS:
+            raise ValueError(f"learning_rate_decay must be one of {list(LEARNING_RATE_DECAYS)}, "
+                             f"got {learning_rate_decay!r}")
+        if not weight_decay >= 0:
+            raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
+        for name, value in (("momentum", momentum), ("initial_momentum", initial_momentum)):
+            if not 0 <= value < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+        if not isinstance(initial_momentum_epochs, numbers.Integral) or initial_momentum_epochs < 0:
+            raise ValueError(f"initial_momentum_epochs must be an integer >= 0, got {initial_momentum_epochs!r}")
         super().__init__(n_visible, n_hidden, learning_rate)  # W ~ U(+-4 sqrt(6/(nv+nh))), biases zero
         self.save_hyperparameters()
         self.cd_k, self.persistent, self.gradient = cd_k, bool(persistent), gradient
+        self.weight_decay, self.learning_rate_decay = weight_decay, learning_rate_decay
+        self.momentum, self.initial_momentum, self.initial_momentum_epochs = \
+            momentum, initial_momentum, initial_momentum_epochs
+        # Delta of each parameter, only when some epoch has momentum (buffers: they follow the
+        # module to its device; save_layer keeps the parameters only)
+        with_momentum = bool(momentum or (initial_momentum and initial_momentum_epochs))
+        for name in PARAMETERS:
+            self.register_buffer(f"{name}_velocity",
+                                 torch.zeros_like(getattr(self, name)) if with_momentum else None)
         # PCD: the tutorial's shared variable `persistent_chain`, zeros of shape
         # (batch_size, n_hidden); sized at the first update (see _chain_start).
         self.register_buffer("persistent_chain", torch.zeros(0, n_hidden) if self.persistent else None)
@@ -140,10 +177,45 @@ class RBM(PretrainedLayer):
         if self.gradient == "explicit":
             self._explicit_step(x, h0_mean, vk, hk_mean)
         else:
-            # T.grad(cost, params, consider_constant=[chain_end]): the chain was
-            # run without a graph; F(x) and F(chain_end) are recomputed with one.
-            self.sgd_step(self.free_energy(x).mean() - self.free_energy(vk.detach()).mean())
+            self._autograd_step(x, vk)
         return monitor
+
+    def _parameters_in_order(self) -> tuple[Tensor, Tensor, Tensor]:
+        return self.weight, self.hidden_bias, self.visible_bias
+
+    @property
+    def velocities(self) -> tuple[Tensor, Tensor, Tensor] | None:
+        """Delta of W, c and b, in ``_parameters_in_order``'s order; None without momentum."""
+        return None if self.weight_velocity is None else \
+            (self.weight_velocity, self.hidden_bias_velocity, self.visible_bias_velocity)
+
+    def step_settings(self) -> tuple[float, float]:
+        """(learning rate, momentum) of the current epoch: the schedules above, epoch 0 outside a Trainer."""
+        trainer = self._trainer
+        epoch = trainer.current_epoch if trainer is not None else 0
+        rate = self.learning_rate
+        if self.learning_rate_decay == "linear" and trainer is not None:
+            rate *= 1.0 - epoch / trainer.max_epochs
+        momentum = self.initial_momentum if epoch < self.initial_momentum_epochs else self.momentum
+        return rate, momentum
+
+    def _autograd_step(self, x: Tensor, vk: Tensor) -> None:
+        """The step by autograd: T.grad(cost, params, consider_constant=[chain_end]), as the tutorial.
+
+        The chain was run without a graph; F(x) and F(chain_end) are recomputed
+        with one, and the weight decay's penalty joins the cost.
+        """
+        rate, momentum = self.step_settings()
+        cost = self.free_energy(x).mean() - self.free_energy(vk.detach()).mean()
+        if self.weight_decay:
+            cost = cost + 0.5 * self.weight_decay * self.weight.pow(2).sum()
+        gradients = torch.autograd.grad(cost, self._parameters_in_order())
+        with torch.no_grad():
+            for index, (parameter, gradient) in enumerate(zip(self._parameters_in_order(), gradients)):
+                if self.velocities is None:
+                    parameter.add_(gradient, alpha=-rate)
+                else:
+                    parameter.add_(self.velocities[index].mul_(momentum).add_(gradient, alpha=-rate))
 
     def _chain_start(self, batch_size: int) -> Tensor:
         """PCD's stored chain state, reset to zeros when absent or when the batch size changes."""
@@ -187,15 +259,28 @@ class RBM(PretrainedLayer):
             b += lr/B sum_rows (x - vk)
 
         Both outer products come from one matmul over the stacked rows:
-        [h0_mean; -hk_mean]' [x; vk].
+        [h0_mean; -hk_mean]' [x; vk]. The weight decay adds -lr lambda W to
+        W's step; with momentum the steps accumulate into the velocities
+        (Delta <- mu Delta + step), which are then added to the parameters.
         """
+        rate, momentum = self.step_settings()
         with torch.no_grad():
-            alpha = self.learning_rate / len(x)
+            alpha = rate / len(x)
+            targets = self._parameters_in_order() if self.velocities is None else self.velocities
+            weight_step, hidden_step, visible_step = targets
+            if self.velocities is not None:
+                for velocity in self.velocities:
+                    velocity.mul_(momentum)
+            if self.weight_decay:  # from W before this update, like the gradient's other terms
+                weight_step.add_(self.weight, alpha=-rate * self.weight_decay)
             hidden = torch.cat((h0_mean, hk_mean))
             hidden[len(x):].neg_()
-            self.weight.addmm_(hidden.T, torch.cat((x, vk)), alpha=alpha)
-            self.hidden_bias.add_(hidden.sum(dim=0), alpha=alpha)
-            self.visible_bias.add_(x.sum(dim=0), alpha=alpha).add_(vk.sum(dim=0), alpha=-alpha)
+            weight_step.addmm_(hidden.T, torch.cat((x, vk)), alpha=alpha)
+            hidden_step.add_(hidden.sum(dim=0), alpha=alpha)
+            visible_step.add_(x.sum(dim=0), alpha=alpha).add_(vk.sum(dim=0), alpha=-alpha)
+            if self.velocities is not None:
+                for parameter, velocity in zip(self._parameters_in_order(), self.velocities):
+                    parameter.add_(velocity)
 
     # -- monitoring costs (section 9.4.1) ---------------------------------
     def reconstruction_cost(self, x: Tensor, pre_sigmoid_v: Tensor) -> Tensor:
@@ -232,9 +317,10 @@ class RBM(PretrainedLayer):
             return self.n_visible * F.logsigmoid(fe_flip - fe_xi).mean()
 
     # -- Lightning ---------------------------------------------------------
-    def configure_optimizers(self) -> torch.optim.Optimizer | None:
-        """No optimiser for the explicit update, which writes the parameters itself; SGD for autograd."""
-        return None if self.gradient == "explicit" else super().configure_optimizers()
+    def configure_optimizers(self) -> None:
+        """No optimiser: both steps write the parameters themselves, with the schedules above."""
+        return None
+
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
         # the chain is sized lazily: take the checkpoint's (batch_size, n_hidden) shape
