@@ -70,6 +70,31 @@ def test_bad_values_are_rejected_naming_the_key(override, key):
         validate(cfg)
 
 
+@pytest.mark.parametrize("override, key", [
+    ("model.pretrain.layer.momentum=1.5", "model.pretrain.layer.momentum must be in"),
+    ("model.pretrain.layer.initial_momentum=-0.5", "model.pretrain.layer.initial_momentum must be in"),
+    ("model.pretrain.layer.weight_decay=-0.001", "model.pretrain.layer.weight_decay must be >= 0"),
+    ("model.pretrain.layer.initial_momentum_epochs=2.5", "model.pretrain.layer.initial_momentum_epochs must be an"),
+    ("+model.pretrain.layer.learning_rate_decay=3", "learning_rate_decay must be a string"),
+])
+def test_bad_rbm_training_settings_are_rejected_naming_the_key(override, key):
+    with pytest.raises(ConfigError, match=key):
+        validate(compose(["model=rbm_cd1", override]))
+
+
+def test_the_comparison_rbms_share_one_training_recipe():
+    """rbm_cd1.yaml sets rbm.m's recipe once; the other comparison models change only what makes them differ."""
+    recipe = validate(compose(["model=rbm_cd1"]))["model"]["pretrain"]
+    assert recipe["batch_size"] == 100 and recipe["layer"]["momentum"] == 0.9
+    for name in ("rbm_cd1_h25", "rbm_cd3", "rbm_cd25", "rbm_pcd", "dbn_generative"):
+        pretrain = validate(compose([f"model={name}"]))["model"]["pretrain"]
+        shared = {key: value for key, value in pretrain["layer"].items() if key not in ("cd_k", "persistent",
+                                                                                          "learning_rate_decay")}
+        assert shared == {key: value for key, value in recipe["layer"].items() if key not in ("cd_k", "persistent")}
+        assert (pretrain["batch_size"], pretrain["epochs"]) == (recipe["batch_size"], recipe["epochs"])
+    assert validate(compose(["model=rbm"]))["model"]["pretrain"]["layer"].get("momentum", 0.0) == 0.0  # tutorial's
+
+
 def test_unknown_model_names_the_group_and_the_options():
     with pytest.raises(HydraException, match="model/resnet"):
         compose(["model=resnet"])
