@@ -180,14 +180,15 @@ class RBM(PretrainedLayer):
             self._autograd_step(x, vk)
         return monitor
 
-    def _parameters_in_order(self) -> tuple[Tensor, Tensor, Tensor]:
-        return self.weight, self.hidden_bias, self.visible_bias
+    def _parameters_in_order(self) -> tuple[Tensor, ...]:
+        """W, c and b, in ``PARAMETERS``' order."""
+        return tuple(getattr(self, name) for name in PARAMETERS)
 
     @property
-    def velocities(self) -> tuple[Tensor, Tensor, Tensor] | None:
-        """Delta of W, c and b, in ``_parameters_in_order``'s order; None without momentum."""
+    def velocities(self) -> tuple[Tensor, ...] | None:
+        """Delta of W, c and b, in ``PARAMETERS``' order; None without momentum."""
         return None if self.weight_velocity is None else \
-            (self.weight_velocity, self.hidden_bias_velocity, self.visible_bias_velocity)
+            tuple(getattr(self, f"{name}_velocity") for name in PARAMETERS)
 
     def step_settings(self) -> tuple[float, float]:
         """(learning rate, momentum) of the current epoch: the schedules above, epoch 0 outside a Trainer."""
@@ -209,13 +210,15 @@ class RBM(PretrainedLayer):
         cost = self.free_energy(x).mean() - self.free_energy(vk.detach()).mean()
         if self.weight_decay:
             cost = cost + 0.5 * self.weight_decay * self.weight.pow(2).sum()
-        gradients = torch.autograd.grad(cost, self._parameters_in_order())
+        parameters, velocities = self._parameters_in_order(), self.velocities
+        gradients = torch.autograd.grad(cost, parameters)
         with torch.no_grad():
-            for index, (parameter, gradient) in enumerate(zip(self._parameters_in_order(), gradients)):
-                if self.velocities is None:
+            if velocities is None:
+                for parameter, gradient in zip(parameters, gradients):
                     parameter.add_(gradient, alpha=-rate)
-                else:
-                    parameter.add_(self.velocities[index].mul_(momentum).add_(gradient, alpha=-rate))
+            else:
+                for parameter, gradient, velocity in zip(parameters, gradients, velocities):
+                    parameter.add_(velocity.mul_(momentum).add_(gradient, alpha=-rate))
 
     def _chain_start(self, batch_size: int) -> Tensor:
         """PCD's stored chain state, reset to zeros when absent or when the batch size changes."""
@@ -264,12 +267,12 @@ class RBM(PretrainedLayer):
         (Delta <- mu Delta + step), which are then added to the parameters.
         """
         rate, momentum = self.step_settings()
+        parameters, velocities = self._parameters_in_order(), self.velocities
         with torch.no_grad():
             alpha = rate / len(x)
-            targets = self._parameters_in_order() if self.velocities is None else self.velocities
-            weight_step, hidden_step, visible_step = targets
-            if self.velocities is not None:
-                for velocity in self.velocities:
+            weight_step, hidden_step, visible_step = parameters if velocities is None else velocities
+            if velocities is not None:
+                for velocity in velocities:
                     velocity.mul_(momentum)
             if self.weight_decay:  # from W before this update, like the gradient's other terms
                 weight_step.add_(self.weight, alpha=-rate * self.weight_decay)
@@ -278,8 +281,8 @@ class RBM(PretrainedLayer):
             weight_step.addmm_(hidden.T, torch.cat((x, vk)), alpha=alpha)
             hidden_step.add_(hidden.sum(dim=0), alpha=alpha)
             visible_step.add_(x.sum(dim=0), alpha=alpha).add_(vk.sum(dim=0), alpha=-alpha)
-            if self.velocities is not None:
-                for parameter, velocity in zip(self._parameters_in_order(), self.velocities):
+            if velocities is not None:
+                for parameter, velocity in zip(parameters, velocities):
                     parameter.add_(velocity)
 
     # -- monitoring costs (section 9.4.1) ---------------------------------
@@ -320,7 +323,6 @@ class RBM(PretrainedLayer):
     def configure_optimizers(self) -> None:
         """No optimiser: both steps write the parameters themselves, with the schedules above."""
         return None
-
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
         # the chain is sized lazily: take the checkpoint's (batch_size, n_hidden) shape
