@@ -76,6 +76,8 @@ def test_bad_values_are_rejected_naming_the_key(override, key):
     ("model.pretrain.layer.weight_decay=-0.001", "model.pretrain.layer.weight_decay must be >= 0"),
     ("model.pretrain.layer.initial_momentum_epochs=2.5", "model.pretrain.layer.initial_momentum_epochs must be an"),
     ("+model.pretrain.layer.learning_rate_decay=3", "learning_rate_decay must be a string"),
+    ("+model.pretrain.layer.cd_k_initial=0", "model.pretrain.layer.cd_k_initial must be > 0"),
+    ("+model.pretrain.layer.cd_k_initial=2.5", "model.pretrain.layer.cd_k_initial must be an integer"),
 ])
 def test_bad_rbm_training_settings_are_rejected_naming_the_key(override, key):
     with pytest.raises(ConfigError, match=key):
@@ -86,12 +88,14 @@ def test_the_comparison_rbms_share_one_training_recipe():
     """rbm_cd1.yaml sets rbm.m's recipe once; the other comparison models change only what makes them differ."""
     recipe = validate(compose(["model=rbm_cd1"]))["model"]["pretrain"]
     assert recipe["batch_size"] == 100 and recipe["layer"]["momentum"] == 0.9
-    for name in ("rbm_cd1_h25", "rbm_cd3", "rbm_cd25", "rbm_pcd", "dbn_generative"):
+    for name in ("rbm_cd1_h25", "rbm_cd3", "rbm_cd25", "rbm_cd25_ramp", "rbm_pcd", "dbn_generative"):
         pretrain = validate(compose([f"model={name}"]))["model"]["pretrain"]
         shared = {key: value for key, value in pretrain["layer"].items() if key not in ("cd_k", "persistent",
-                                                                                          "learning_rate_decay")}
+                                                                                          "learning_rate_decay",
+                                                                                          "cd_k_initial")}
         assert shared == {key: value for key, value in recipe["layer"].items() if key not in ("cd_k", "persistent")}
-        assert (pretrain["batch_size"], pretrain["epochs"]) == (recipe["batch_size"], recipe["epochs"])
+        assert pretrain["batch_size"] == recipe["batch_size"]
+        assert pretrain["epochs"] == (100 if name == "rbm_cd25_ramp" else recipe["epochs"])  # the longer training
     assert validate(compose(["model=rbm"]))["model"]["pretrain"]["layer"].get("momentum", 0.0) == 0.0  # tutorial's
 
 

@@ -162,16 +162,23 @@ def test_momentum_weight_decay_and_the_schedules_step_follow_the_recipe_written_
             assert torch.allclose(got, want, atol=1e-6)
 
 
-def test_the_schedules_give_each_epoch_its_rate_and_momentum():
-    """Linear decay lr (1 - e/E) and the initial momentum for the first epochs, read by a real Trainer's epochs."""
+def test_the_schedules_give_each_epoch_its_rate_momentum_and_k():
+    """Linear decay lr (1 - e/E), the initial momentum for the first epochs and k rising linearly from
+    cd_k_initial to cd_k, read by a real Trainer's epochs, and the k of an epoch is its chain's length."""
     torch.manual_seed(0)
     rbm = RBM(64, 16, learning_rate=0.1, momentum=0.9, initial_momentum=0.5, initial_momentum_epochs=2,
-              learning_rate_decay="linear")
-    seen = []
+              learning_rate_decay="linear", cd_k=8, cd_k_initial=2)
+    seen, chain_lengths = [], []
+    sample_v_given_h = rbm.sample_v_given_h
+    rbm.sample_v_given_h = lambda h: chain_lengths.append(1) or sample_v_given_h(h)
 
     class Record(L.Callback):
         def on_train_epoch_start(self, trainer, pl_module):
-            seen.append(pl_module.step_settings())
+            seen.append((*pl_module.step_settings(), pl_module.gibbs_steps()))
+            chain_lengths.clear()
+
+        def on_train_epoch_end(self, trainer, pl_module):
+            seen[-1] += (len(chain_lengths) / 2,)  # two updates per epoch
 
     chunks = [(bars_and_stripes(8)[torch.randperm(512)[:40]].view(2, 20, 64),)]
     trainer = L.Trainer(max_epochs=4, accelerator="cpu", logger=False, enable_checkpointing=False,
@@ -179,9 +186,12 @@ def test_the_schedules_give_each_epoch_its_rate_and_momentum():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         trainer.fit(rbm, train_dataloaders=DataLoader(chunks, batch_size=None))
-    assert seen == [pytest.approx(pair) for pair in [(0.1, 0.5), (0.075, 0.5), (0.05, 0.9), (0.025, 0.9)]]
+    assert seen == [pytest.approx(settings) for settings in [(0.1, 0.5, 2, 2), (0.075, 0.5, 4, 4),
+                                                                (0.05, 0.9, 6, 6), (0.025, 0.9, 8, 8)]]
     assert all(torch.isfinite(v).all() for v in rbm.velocities) and rbm.velocities[0].abs().sum() > 0
-    assert RBM(4, 3, learning_rate=0.1).step_settings() == (0.1, 0.0)  # off by default, outside a Trainer too
+    plain = RBM(4, 3, learning_rate=0.1, cd_k=5)  # off by default, outside a Trainer too
+    assert plain.step_settings() == (0.1, 0.0) and plain.gibbs_steps() == 5
+    assert RBM(4, 3, learning_rate=0.1, cd_k=5, cd_k_initial=3).gibbs_steps() == 3  # epoch 0 outside a Trainer
 
 
 def test_pcd_keeps_its_chain_across_updates():
@@ -290,7 +300,10 @@ def test_sample_chains_returns_mean_field_images():
                                           ({"momentum": 1.0}, "momentum"),
                                           ({"initial_momentum": -0.5}, "initial_momentum"),
                                           ({"initial_momentum_epochs": 2.5}, "initial_momentum_epochs"),
-                                          ({"learning_rate_decay": "cosine"}, "learning_rate_decay")])
+                                          ({"learning_rate_decay": "cosine"}, "learning_rate_decay"),
+                                          ({"cd_k": 3, "cd_k_initial": 0}, "cd_k_initial"),
+                                          ({"cd_k": 3, "cd_k_initial": 4}, "cd_k_initial"),
+                                          ({"cd_k": 3, "cd_k_initial": 1.5}, "cd_k_initial")])
 def test_invalid_arguments_raise_naming_them(kwargs, name):
     with pytest.raises(ValueError, match=name):
         RBM(4, 3, learning_rate=0.1, **kwargs)
@@ -310,7 +323,7 @@ def test_hyperparameters_are_saved_and_init_follows_the_tutorial():
     assert dict(rbm.hparams) == {"n_visible": 784, "n_hidden": 500, "learning_rate": 0.1, "cd_k": 15,
                                  "persistent": True, "gradient": "explicit", "weight_decay": 0.0,
                                  "momentum": 0.0, "initial_momentum": 0.0, "initial_momentum_epochs": 0,
-                                 "learning_rate_decay": "none"}
+                                 "learning_rate_decay": "none", "cd_k_initial": None}
     assert rbm.velocities is None  # no momentum: no velocity buffers
     bound = 4 * math.sqrt(6 / (784 + 500))
     assert rbm.weight.abs().max().item() <= bound and rbm.weight.abs().max().item() > 0.99 * bound

@@ -156,13 +156,13 @@ def available(group: str) -> list[str]:
 
 # Keys checked wherever they appear in the model and data sections.
 POSITIVE = {"learning_rate", "batch_size", "max_epochs", "patience", "patience_increase", "epochs", "cd_k",
-            "n_hidden", "n_in", "n_out", "filter_size", "pool_size", "updates_per_step",
+            "cd_k_initial", "n_hidden", "n_in", "n_out", "filter_size", "pool_size", "updates_per_step",
             "eval_batch_size", "train_subset"}
 NON_NEGATIVE = {"l1_reg", "l2_reg", "contraction_level", "binarize_seed", "weight_decay", "initial_momentum_epochs"}
 FRACTION = {"improvement_threshold"}  # in (0, 1]
 PROBABILITY = {"corruption_level", "momentum", "initial_momentum"}  # in [0, 1)
-INTEGER = {"batch_size", "max_epochs", "patience", "epochs", "cd_k", "n_hidden", "n_in", "n_out", "filter_size",
-           "pool_size", "updates_per_step", "eval_batch_size", "train_subset", "binarize_seed",
+INTEGER = {"batch_size", "max_epochs", "patience", "epochs", "cd_k", "cd_k_initial", "n_hidden", "n_in", "n_out",
+           "filter_size", "pool_size", "updates_per_step", "eval_batch_size", "train_subset", "binarize_seed",
            "initial_momentum_epochs"}
 
 
@@ -172,7 +172,7 @@ def _is_number(value: Any) -> bool:
 
 def _check_value(key: str, value: Any) -> None:
     name = key.rsplit(".", 1)[-1]
-    if value is None and name in ("train_subset", "binarize_seed"):
+    if value is None and name in ("train_subset", "binarize_seed", "cd_k_initial"):
         return
     if name in INTEGER and not (isinstance(value, int) and not isinstance(value, bool)):
         raise ConfigError(f"{key} must be an integer, got {value!r}")

@@ -59,6 +59,9 @@ class RBM(PretrainedLayer):
         n_visible, n_hidden: numbers of visible and hidden units.
         learning_rate: SGD step size of the CD/PCD update.
         cd_k: number of Gibbs steps k of CD-k / PCD-k (>= 1).
+        cd_k_initial: None for k = cd_k throughout; else the k of the first
+            epoch, rising linearly (rounded down) to cd_k in the last one: a
+            gradually increasing k, as for Salakhutdinov & Murray's CD25(500).
         persistent: False for CD-k (chain restarted from the data at every
             update), True for PCD-k (chain state kept in ``persistent_chain``).
         gradient: "explicit" for the closed-form CD statistics applied in
@@ -78,9 +81,13 @@ class RBM(PretrainedLayer):
     def __init__(self, n_visible: int, n_hidden: int, learning_rate: float, cd_k: int = 1,
                  persistent: bool = False, gradient: str = "explicit", weight_decay: float = 0.0,
                  momentum: float = 0.0, initial_momentum: float = 0.0, initial_momentum_epochs: int = 0,
-                 learning_rate_decay: str = "none") -> None:
+                 learning_rate_decay: str = "none", cd_k_initial: int | None = None) -> None:
         if not isinstance(cd_k, numbers.Integral) or cd_k < 1:
             raise ValueError(f"cd_k must be an integer >= 1, got {cd_k!r}")
+        if cd_k_initial is not None and not (isinstance(cd_k_initial, numbers.Integral)
+                                             and 1 <= cd_k_initial <= cd_k):
+            raise ValueError(f"cd_k_initial must be null or an integer from 1 to cd_k ({cd_k}), "
+                             f"got {cd_k_initial!r}")
         if gradient not in GRADIENTS:
             raise ValueError(f"gradient must be one of {list(GRADIENTS)}, got {gradient!r}")
         if learning_rate_decay not in LEARNING_RATE_DECAYS:
@@ -95,7 +102,8 @@ class RBM(PretrainedLayer):
             raise ValueError(f"initial_momentum_epochs must be an integer >= 0, got {initial_momentum_epochs!r}")
         super().__init__(n_visible, n_hidden, learning_rate)  # W ~ U(+-4 sqrt(6/(nv+nh))), biases zero
         self.save_hyperparameters()
-        self.cd_k, self.persistent, self.gradient = cd_k, bool(persistent), gradient
+        self.cd_k, self.cd_k_initial = cd_k, cd_k_initial
+        self.persistent, self.gradient = bool(persistent), gradient
         self.weight_decay, self.learning_rate_decay = weight_decay, learning_rate_decay
         self.momentum, self.initial_momentum, self.initial_momentum_epochs = \
             momentum, initial_momentum, initial_momentum_epochs
@@ -190,15 +198,28 @@ class RBM(PretrainedLayer):
         return None if self.weight_velocity is None else \
             tuple(getattr(self, f"{name}_velocity") for name in PARAMETERS)
 
+    def _epoch(self) -> tuple[int, int | None]:
+        """(current epoch, number of epochs) of the Trainer; (0, None) outside one."""
+        trainer = self._trainer
+        return (0, None) if trainer is None else (trainer.current_epoch, trainer.max_epochs)
+
     def step_settings(self) -> tuple[float, float]:
         """(learning rate, momentum) of the current epoch: the schedules above, epoch 0 outside a Trainer."""
-        trainer = self._trainer
-        epoch = trainer.current_epoch if trainer is not None else 0
+        epoch, epochs = self._epoch()
         rate = self.learning_rate
-        if self.learning_rate_decay == "linear" and trainer is not None:
-            rate *= 1.0 - epoch / trainer.max_epochs
+        if self.learning_rate_decay == "linear" and epochs is not None:
+            rate *= 1.0 - epoch / epochs
         momentum = self.initial_momentum if epoch < self.initial_momentum_epochs else self.momentum
         return rate, momentum
+
+    def gibbs_steps(self) -> int:
+        """k of the current epoch: cd_k, or cd_k_initial's linear rise to it (its start outside a Trainer)."""
+        epoch, epochs = self._epoch()
+        if self.cd_k_initial is None:
+            return self.cd_k
+        if epochs is None or epochs == 1:
+            return self.cd_k_initial
+        return self.cd_k_initial + (self.cd_k - self.cd_k_initial) * epoch // (epochs - 1)
 
     def _autograd_step(self, x: Tensor, vk: Tensor) -> None:
         """The step by autograd: T.grad(cost, params, consider_constant=[chain_end]), as the tutorial.
@@ -245,10 +266,11 @@ class RBM(PretrainedLayer):
             h = self._chain_start(len(x))
         else:
             _, h0_mean, h = self.sample_h_given_v(x)
-        for step in range(self.cd_k):
+        k = self.gibbs_steps()
+        for step in range(k):
             pre_vk, _, vk = self.sample_v_given_h(h)
             hk_mean = self.propup(vk)[1]
-            h = _bernoulli(hk_mean) if self.persistent or step + 1 < self.cd_k else None
+            h = _bernoulli(hk_mean) if self.persistent or step + 1 < k else None
         return h0_mean, pre_vk, vk, hk_mean, h
 
     def _explicit_step(self, x: Tensor, h0_mean: Tensor, vk: Tensor, hk_mean: Tensor) -> None:

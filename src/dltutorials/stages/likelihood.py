@@ -50,8 +50,10 @@ def binary_split(prepared_dir: str | Path, split: str) -> torch.Tensor:
 
 
 def method_name(settings: dict) -> str:
-    """CD-k or PCD-k, as the literature names the training of an RBM."""
-    return f"{'PCD' if settings.get('persistent') else 'CD'}-{settings['cd_k']}"
+    """CD-k or PCD-k, as the literature names the training of an RBM (k rising: CD-1..25)."""
+    initial = settings.get("cd_k_initial")
+    k = settings["cd_k"] if initial is None else f"{initial}..{settings['cd_k']}"
+    return f"{'PCD' if settings.get('persistent') else 'CD'}-{k}"
 
 
 class Measure:
