@@ -60,8 +60,9 @@ class RBM(PretrainedLayer):
         learning_rate: SGD step size of the CD/PCD update.
         cd_k: number of Gibbs steps k of CD-k / PCD-k (>= 1).
         cd_k_initial: None for k = cd_k throughout; else the k of the first
-            epoch, rising linearly (rounded down) to cd_k in the last one: a
-            gradually increasing k, as for Salakhutdinov & Murray's CD25(500).
+            epoch, rising linearly (rounded down) to cd_k in the last one (a
+            gradually increasing k, as we believe Salakhutdinov & Murray
+            trained their CD25(500)).
         persistent: False for CD-k (chain restarted from the data at every
             update), True for PCD-k (chain state kept in ``persistent_chain``).
         gradient: "explicit" for the closed-form CD statistics applied in
