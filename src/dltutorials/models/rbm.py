@@ -215,9 +215,9 @@ class RBM(PretrainedLayer):
 
     def gibbs_steps(self) -> int:
         """k of the current epoch: cd_k, or cd_k_initial's linear rise to it (its start outside a Trainer)."""
-        epoch, epochs = self._epoch()
-        if self.cd_k_initial is None:
+        if self.cd_k_initial is None:  # every update asks: no Trainer lookup for a constant k
             return self.cd_k
+        epoch, epochs = self._epoch()
         if epochs is None or epochs == 1:
             return self.cd_k_initial
         return self.cd_k_initial + (self.cd_k - self.cd_k_initial) * epoch // (epochs - 1)
