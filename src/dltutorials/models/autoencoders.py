@@ -18,7 +18,8 @@ Both apply their SGD step in place by default (``gradient="explicit"``): the
 gradients of the cost written out by hand and added straight into W and the
 biases, one fused ``addmm_`` for W's two terms (encoder and decoder). At the
 SdA's batch of 1 this is several times faster than autograd, which stores a
-gradient as large as W and passes over it again in the optimiser.
+gradient as large as W and passes over it again in the optimiser; there, on
+the CPU, the dA's step takes a single pass over W (``dltutorials.kernels``).
 ``gradient="autograd"`` takes the same step through ``backward()``; a test
 checks both agree.
 """
@@ -29,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from dltutorials.kernels import fusable, tied_autoencoder_descend
 from dltutorials.models.layer import PretrainedLayer
 
 GRADIENTS = ("explicit", "autograd")
@@ -65,13 +67,18 @@ class TiedAutoencoder(PretrainedLayer):
         """
         lr = self.learning_rate
         delta_v = torch.sigmoid(logits).sub_(x).div_(len(x))
-        delta_h = (delta_v @ self.weight.T).mul_(h * (1.0 - h))
-        if extra_hidden_delta is not None:
-            delta_h += extra_hidden_delta
-        if weight_decay_rows is not None:  # uses W before the update, like the other terms
-            self.weight.mul_((1.0 - lr * weight_decay_rows).unsqueeze(1))
-        self.weight.addmm_(torch.cat((h, delta_h)).T, torch.cat((delta_v, x_tilde)), alpha=-lr)
-        self.hidden_bias.add_(delta_h.sum(dim=0), alpha=-lr)
+        plain = extra_hidden_delta is None and weight_decay_rows is None
+        if plain and len(x) == 1 and fusable(self.weight, self.hidden_bias, delta_v, h, x_tilde):
+            # delta_h and W's step in one pass over W (kernels.py): the SdA's batch-1 pretraining
+            tied_autoencoder_descend(self.weight, self.hidden_bias, delta_v[0], h[0], x_tilde[0], lr)
+        else:
+            delta_h = (delta_v @ self.weight.T).mul_(h * (1.0 - h))
+            if extra_hidden_delta is not None:
+                delta_h += extra_hidden_delta
+            if weight_decay_rows is not None:  # uses W before the update, like the other terms
+                self.weight.mul_((1.0 - lr * weight_decay_rows).unsqueeze(1))
+            self.weight.addmm_(torch.cat((h, delta_h)).T, torch.cat((delta_v, x_tilde)), alpha=-lr)
+            self.hidden_bias.add_(delta_h.sum(dim=0), alpha=-lr)
         self.visible_bias.add_(delta_v.sum(dim=0), alpha=-lr)
 
     def decoder_logits(self, h: Tensor) -> Tensor:

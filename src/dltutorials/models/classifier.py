@@ -14,8 +14,11 @@ gradient tensor ever stored (``gradient="explicit"``, the default). At the
 tutorial's small batches an update is bound by memory traffic over the weights,
 not by arithmetic, so skipping the materialised gradient and the optimiser's
 second pass over it makes a batch-1 update of the SdA's network about 2x
-faster (``bench/bandwidth.py``). ``gradient="autograd"`` runs the same step
-through ``backward()`` and ``torch.optim.SGD``; a test checks both agree.
+faster (``bench/bandwidth.py``). At batch 1 on the CPU, each layer above the
+first also propagates the error down and takes its step in the same pass over
+W (``dltutorials.kernels``), instead of one pass for each.
+``gradient="autograd"`` runs the same step through ``backward()`` and
+``torch.optim.SGD``; a test checks both agree.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import torch
 import torch.nn.functional as F
 import torchmetrics
 from torch import Tensor, nn
+
+from dltutorials.kernels import fusable, propagate_and_descend
 
 
 def affine(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
@@ -235,13 +240,23 @@ class DenseClassifier(TutorialClassifier):
         delta = log_p.exp_()  # p - onehot(y): subtract 1 at each row's label
         delta.scatter_add_(1, y.unsqueeze(1), torch.full((len(y), 1), -1.0, dtype=delta.dtype, device=delta.device))
         delta /= len(y)
-        for k in range(len(layers) - 1, -1, -1):
-            below = None
-            if k > 0:  # uses W_k before its update
-                below = BACKPROPAGATE[layers[k - 1].activation](delta @ layers[k].weight, inputs[k])
-            self._sgd_in_place(layers[k], delta, inputs[k])
-            delta = below
+        one_pass = len(y) == 1 and fusable(delta, *inputs, *(p for layer in layers for p in layer.parameters()))
+        for k in range(len(layers) - 1, 0, -1):
+            if one_pass:  # delta W_k and W_k's step in the same pass over W_k (kernels.py)
+                back = self._propagate_and_descend(layers[k], delta, inputs[k])
+            else:
+                back = delta @ layers[k].weight  # uses W_k before its update
+                self._sgd_in_place(layers[k], delta, inputs[k])
+            delta = BACKPROPAGATE[layers[k - 1].activation](back, inputs[k])
+        self._sgd_in_place(layers[0], delta, inputs[0])
         return cost
+
+    def _propagate_and_descend(self, layer: nn.Linear, delta: Tensor, inputs: Tensor) -> Tensor:
+        """delta W (W before the step), and the step of ``_sgd_in_place``, for one example, in one pass over W."""
+        lr = self.learning_rate
+        back = propagate_and_descend(layer.weight, layer.bias, delta[0], inputs[0], lr,
+                                     shrink=1.0 - 2.0 * lr * self.l2_reg, l1_step=lr * self.l1_reg)
+        return back.unsqueeze(0)
 
     def _sgd_in_place(self, layer: nn.Linear, delta: Tensor, inputs: Tensor) -> None:
         """W <- (1 - 2 lr L2) W - lr L1 sign(W) - lr delta' inputs in one pass over W (two with L1)."""

@@ -1,0 +1,94 @@
+"""The fused batch-1 kernels against the formulas in float64, and the models that use them."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import dltutorials.models.autoencoders as autoencoders
+import dltutorials.models.classifier as classifier
+from dltutorials.kernels import fusable, propagate_and_descend, tied_autoencoder_descend
+from dltutorials.models.autoencoders import ContractiveAutoencoder, DenoisingAutoencoder
+from dltutorials.models.mlp import MLP
+from dltutorials.models.stacked import StackedSigmoidClassifier
+
+TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-12}
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("shrink, l1_step", [(1.0, 0.0), (0.98, 0.003)])
+def test_propagate_and_descend_is_the_backward_step_of_a_dense_layer(dtype, shrink, l1_step):
+    torch.manual_seed(0)
+    weight, bias = torch.randn(7, 9, dtype=dtype), torch.randn(7, dtype=dtype)
+    weight[0, 0] = 0.0  # sign(0) = 0: no L1 step
+    delta, inputs, lr = torch.randn(7, dtype=dtype), torch.rand(9, dtype=dtype), 0.3
+    w0, b0 = weight.double().clone(), bias.double().clone()  # copies, also of float64 tensors
+    d, a = delta.double(), inputs.double()
+
+    back = propagate_and_descend(weight, bias, delta, inputs, lr, shrink=shrink, l1_step=l1_step)
+
+    tol = TOLERANCE[dtype]
+    assert back.dtype == dtype
+    assert torch.allclose(back.double(), w0.T @ d, atol=tol), "the error below uses W before the step"
+    expected = shrink * w0 - l1_step * torch.sign(w0) - lr * torch.outer(d, a)
+    assert torch.allclose(weight.double(), expected, atol=tol)
+    assert torch.allclose(bias.double(), b0 - lr * d, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_tied_autoencoder_descend_is_the_step_of_encoder_and_decoder(dtype):
+    torch.manual_seed(1)
+    weight, hidden_bias = torch.randn(6, 11, dtype=dtype), torch.randn(6, dtype=dtype)
+    delta_v, h, x_tilde, lr = torch.randn(11, dtype=dtype), torch.rand(6, dtype=dtype), torch.rand(11, dtype=dtype), 0.2
+    w0, b0 = weight.double().clone(), hidden_bias.double().clone()
+    dv, hh, xt = delta_v.double(), h.double(), x_tilde.double()
+
+    tied_autoencoder_descend(weight, hidden_bias, delta_v, h, x_tilde, lr)
+
+    delta_h = (w0 @ dv) * hh * (1 - hh)
+    expected = w0 - lr * (torch.outer(hh, dv) + torch.outer(delta_h, xt))
+    tol = TOLERANCE[dtype]
+    assert torch.allclose(weight.double(), expected, atol=tol)
+    assert torch.allclose(hidden_bias.double(), b0 - lr * delta_h, atol=tol)
+
+
+def test_fusable_needs_cpu_tensors_of_one_floating_dtype():
+    x = torch.zeros(3)
+    assert fusable(x, torch.zeros(2, 3)) and fusable(x.double(), torch.zeros(1, dtype=torch.float64))
+    assert not fusable(x, x.double())
+    assert not fusable(x.half())
+    assert not fusable(x, torch.zeros(3, device="meta"))
+
+
+def counting(monkeypatch, module, name: str) -> list[int]:
+    """Count the calls of ``module.name``, which still runs."""
+    calls, original = [], getattr(module, name)
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize("batch, expected_calls", [(1, 3), (4, 0)])
+def test_dense_networks_fuse_every_layer_above_the_first_at_batch_1(monkeypatch, batch, expected_calls):
+    """Logistic layer and hidden layers 3 and 2 of a three-layer stack; never at larger batches."""
+    calls = counting(monkeypatch, classifier, "propagate_and_descend")
+    model = StackedSigmoidClassifier(6, [5, 4, 7], 3, learning_rate=0.1)
+    model.update(torch.rand(batch, 6), torch.tensor([0, 1, 2, 1])[:batch])
+    assert len(calls) == expected_calls
+    MLP(6, 5, 3, 0.1, gradient="autograd")  # the autograd update never reaches the kernel
+    assert len(calls) == expected_calls
+
+
+@pytest.mark.parametrize("model, batch, expected_calls", [
+    (DenoisingAutoencoder(9, 4, 0.1, corruption_level=0.3), 1, 1),
+    (DenoisingAutoencoder(9, 4, 0.1, corruption_level=0.3), 5, 0),
+    (ContractiveAutoencoder(9, 4, 0.1), 1, 0),  # its penalty's terms stay with torch
+])
+def test_the_denoising_autoencoder_fuses_its_step_at_batch_1(monkeypatch, model, batch, expected_calls):
+    calls = counting(monkeypatch, autoencoders, "tied_autoencoder_descend")
+    model.update(torch.rand(batch, 9))
+    assert len(calls) == expected_calls
