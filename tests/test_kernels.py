@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
 import dltutorials.models.autoencoders as autoencoders
 import dltutorials.models.classifier as classifier
-from dltutorials.kernels import fusable, propagate_and_descend, tied_autoencoder_descend
+from dltutorials.kernels import fusable, propagate_and_descend, tied_autoencoder_pass
 from dltutorials.models.autoencoders import ContractiveAutoencoder, DenoisingAutoencoder
 from dltutorials.models.mlp import MLP
 from dltutorials.models.stacked import StackedSigmoidClassifier
@@ -36,20 +38,56 @@ def test_propagate_and_descend_is_the_backward_step_of_a_dense_layer(dtype, shri
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_tied_autoencoder_descend_is_the_step_of_encoder_and_decoder(dtype):
+@pytest.mark.parametrize("step, code", [(True, False), (True, True), (False, True)])
+def test_tied_autoencoder_pass_is_the_step_then_the_next_code_and_decoding(dtype, step, code):
     torch.manual_seed(1)
     weight, hidden_bias = torch.randn(6, 11, dtype=dtype), torch.randn(6, dtype=dtype)
     delta_v, h, x_tilde, lr = torch.randn(11, dtype=dtype), torch.rand(6, dtype=dtype), torch.rand(11, dtype=dtype), 0.2
-    w0, b0 = weight.double().clone(), hidden_bias.double().clone()
-    dv, hh, xt = delta_v.double(), h.double(), x_tilde.double()
+    x_next = torch.rand(11, dtype=dtype)
+    w, b = weight.double().clone(), hidden_bias.double().clone()  # copies, also of float64 tensors
 
-    tied_autoencoder_descend(weight, hidden_bias, delta_v, h, x_tilde, lr)
+    returned = tied_autoencoder_pass(weight, hidden_bias, lr, step=(delta_v, h, x_tilde) if step else None,
+                                     x_next=x_next if code else None)
 
-    delta_h = (w0 @ dv) * hh * (1 - hh)
-    expected = w0 - lr * (torch.outer(hh, dv) + torch.outer(delta_h, xt))
+    if step:
+        dv, hh, xt = delta_v.double(), h.double(), x_tilde.double()
+        delta_h = (w @ dv) * hh * (1 - hh)
+        w, b = w - lr * (torch.outer(hh, dv) + torch.outer(delta_h, xt)), b - lr * delta_h
     tol = TOLERANCE[dtype]
-    assert torch.allclose(weight.double(), expected, atol=tol)
-    assert torch.allclose(hidden_bias.double(), b0 - lr * delta_h, atol=tol)
+    assert torch.allclose(weight.double(), w, atol=tol) and torch.allclose(hidden_bias.double(), b, atol=tol)
+    assert (returned is None) == (not code)
+    if code:
+        h_next, decoded = returned
+        expected_h = torch.sigmoid(w @ x_next.double() + b)
+        assert torch.allclose(h_next.double(), expected_h, atol=tol), "the code uses the stepped W and b"
+        assert torch.allclose(decoded.double(), w.T @ expected_h, atol=tol)
+
+
+@pytest.mark.parametrize("level", [0.0, 0.3])
+def test_a_chunk_of_batch_1_updates_in_one_pass_each_equals_the_updates_in_turn(level):
+    """update_chunk's pipeline (each step joined to the next example's pass) against update() and autograd."""
+    torch.manual_seed(2)
+    pipelined = DenoisingAutoencoder(9, 4, 0.5, corruption_level=level)
+    with torch.no_grad():
+        pipelined.hidden_bias.normal_()
+        pipelined.visible_bias.normal_()
+    in_turn = copy.deepcopy(pipelined)
+    by_autograd = copy.deepcopy(pipelined)
+    by_autograd.gradient = "autograd"
+    optimizer = by_autograd.configure_optimizers()
+    by_autograd.optimizers = lambda: type("Wrapped", (), {"optimizer": optimizer})()
+    xs = torch.rand(6, 1, 9)
+
+    torch.manual_seed(7)
+    total = pipelined.update_chunk(xs)
+    monitors = {}
+    for name, twin in (("in turn", in_turn), ("autograd", by_autograd)):
+        torch.manual_seed(7)
+        monitors[name] = sum(twin.update(x).item() for x in xs)
+        assert total.item() == pytest.approx(monitors[name], rel=1e-5), name
+        for p, q in zip(pipelined.parameters(), twin.parameters()):
+            assert torch.allclose(p, q, atol=1e-5), name
+    assert not torch.allclose(pipelined.weight, DenoisingAutoencoder(9, 4, 0.5).weight)
 
 
 def test_fusable_needs_cpu_tensors_of_one_floating_dtype():
@@ -89,6 +127,9 @@ def test_dense_networks_fuse_every_layer_above_the_first_at_batch_1(monkeypatch,
     (ContractiveAutoencoder(9, 4, 0.1), 1, 0),  # its penalty's terms stay with torch
 ])
 def test_the_denoising_autoencoder_fuses_its_step_at_batch_1(monkeypatch, model, batch, expected_calls):
-    calls = counting(monkeypatch, autoencoders, "tied_autoencoder_descend")
+    calls = counting(monkeypatch, autoencoders, "tied_autoencoder_pass")
     model.update(torch.rand(batch, 9))
     assert len(calls) == expected_calls
+    calls.clear()
+    model.update_chunk(torch.rand(3, batch, 9))  # a chunk of 3: one pass per example, and the last step
+    assert len(calls) == (4 if expected_calls else 0)

@@ -71,29 +71,52 @@ def propagate_and_descend(weight: Tensor, bias: Tensor, delta: Tensor, inputs: T
 
 
 @numba.njit(fastmath=_FAST, cache=True)
-def _tied_autoencoder_descend(weight, hidden_bias, delta_v, h, x_tilde, learning_rate):
+def _tied_autoencoder_pass(weight, hidden_bias, learning_rate, delta_v, h, x_tilde, x_next, h_next, decoded):
     zero, one = weight.dtype.type(0), weight.dtype.type(1)
+    step, code = delta_v.shape[0] > 0, x_next.shape[0] > 0
+    decoded[:] = zero
     for j in range(weight.shape[0]):
         row = weight[j]
-        back = zero
-        for k in range(weight.shape[1]):
-            back += row[k] * delta_v[k]
-        delta_h = back * h[j] * (one - h[j])
-        decoder_step, encoder_step = learning_rate * h[j], learning_rate * delta_h
-        for k in range(weight.shape[1]):
-            row[k] -= decoder_step * delta_v[k] + encoder_step * x_tilde[k]
-        hidden_bias[j] -= encoder_step
+        if step:
+            back = zero
+            for k in range(weight.shape[1]):
+                back += row[k] * delta_v[k]
+            delta_h = back * h[j] * (one - h[j])
+            decoder_step, encoder_step = learning_rate * h[j], learning_rate * delta_h
+            for k in range(weight.shape[1]):
+                row[k] -= decoder_step * delta_v[k] + encoder_step * x_tilde[k]
+            hidden_bias[j] -= encoder_step
+        if code:
+            pre_sigmoid = hidden_bias[j]
+            for k in range(weight.shape[1]):
+                pre_sigmoid += row[k] * x_next[k]
+            h_j = one / (one + np.exp(-pre_sigmoid))
+            h_next[j] = h_j
+            for k in range(weight.shape[1]):
+                decoded[k] += h_j * row[k]
 
 
-def tied_autoencoder_descend(weight: Tensor, hidden_bias: Tensor, delta_v: Tensor, h: Tensor, x_tilde: Tensor,
-                             learning_rate: float) -> None:
-    """One example's SGD step on W and b of a tied autoencoder, in one pass over W (row j in cache twice).
+def tied_autoencoder_pass(weight: Tensor, hidden_bias: Tensor, learning_rate: float,
+                          step: tuple[Tensor, Tensor, Tensor] | None = None,
+                          x_next: Tensor | None = None) -> tuple[Tensor, Tensor] | None:
+    """One pass over a tied autoencoder's W (each row in cache while it is used): one example's SGD step
+    on W and b, then the next example's code and decoding, each optional.
 
-    With the error ``delta_v`` at the decoder's pre-activation, the code
-    ``h`` = s(W x_tilde + b) and the encoder's input ``x_tilde`` (vectors):
-    delta_h_j = (W_j . delta_v) h_j (1 - h_j) with W as it was, then
+    ``step`` = (delta_v, h, x_tilde): the error at the decoder's pre-activation,
+    the code h = s(W x_tilde + b) and the encoder's input (vectors). With
+    delta_h_j = (W_j . delta_v) h_j (1 - h_j), W as it was,
 
         W_j <- W_j - lr (h_j delta_v + delta_h_j x_tilde),    b_j <- b_j - lr delta_h_j.
+
+    ``x_next``: returns the code of this input with the stepped W and b,
+    h' = s(W x_next + b), and W' h' (its decoder's pre-activation less b').
     """
-    _tied_autoencoder_descend(_array(weight), _array(hidden_bias), _array(delta_v), _array(h), _array(x_tilde),
-                              *_scalars(weight, learning_rate))
+    n_hidden, n_visible = weight.shape
+    no_vector = weight.new_empty(0)
+    delta_v, h, x_tilde = (no_vector,) * 3 if step is None else step
+    code = x_next is not None
+    h_next, decoded = (weight.new_empty(n if code else 0) for n in (n_hidden, n_visible))
+    _tied_autoencoder_pass(_array(weight), _array(hidden_bias), *_scalars(weight, learning_rate), _array(delta_v),
+                           _array(h), _array(x_tilde), _array(no_vector if x_next is None else x_next),
+                           h_next.numpy(), decoded.numpy())
+    return (h_next, decoded) if code else None

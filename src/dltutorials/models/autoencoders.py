@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from dltutorials.kernels import fusable, tied_autoencoder_descend
+from dltutorials.kernels import fusable, tied_autoencoder_pass
 from dltutorials.models.layer import PretrainedLayer
 
 GRADIENTS = ("explicit", "autograd")
@@ -69,8 +69,8 @@ class TiedAutoencoder(PretrainedLayer):
         delta_v = torch.sigmoid(logits).sub_(x).div_(len(x))
         plain = extra_hidden_delta is None and weight_decay_rows is None
         if plain and len(x) == 1 and fusable(self.weight, self.hidden_bias, delta_v, h, x_tilde):
-            # delta_h and W's step in one pass over W (kernels.py): the SdA's batch-1 pretraining
-            tied_autoencoder_descend(self.weight, self.hidden_bias, delta_v[0], h[0], x_tilde[0], lr)
+            # delta_h and W's step in one pass over W (kernels.py)
+            tied_autoencoder_pass(self.weight, self.hidden_bias, lr, step=(delta_v[0], h[0], x_tilde[0]))
         else:
             delta_h = (delta_v @ self.weight.T).mul_(h * (1.0 - h))
             if extra_hidden_delta is not None:
@@ -134,6 +134,32 @@ class DenoisingAutoencoder(TiedAutoencoder):
         if self.corruption_level == 0.0:
             return x
         return x * (torch.rand_like(x) >= self.corruption_level)
+
+    def update_chunk(self, xs: Tensor) -> Tensor:
+        """The updates of k minibatches in order; at batch 1 on the CPU, one pass over W per example.
+
+        Each example's step waits for the next example, whose code and
+        decoding are computed in the same pass over W as that step
+        (``kernels.tied_autoencoder_pass``): W is read and written once per
+        example, where encoding, decoding and the step read it three times.
+        Every value is the one ``update`` computes in turn (up to rounding),
+        with the same random draws in the same order.
+        """
+        if not (self.gradient == "explicit" and xs.shape[1] == 1 and fusable(xs, self.weight)):
+            return super().update_chunk(xs)
+        lr = self.learning_rate
+        total, step = torch.zeros(()), None
+        with torch.no_grad():
+            for x in xs[:, 0]:
+                x_tilde = self.corrupt(x)
+                h, decoded = tied_autoencoder_pass(self.weight, self.hidden_bias, lr, step, x_next=x_tilde)
+                logits = decoded.add_(self.visible_bias)
+                total += self.cross_entropy(x.unsqueeze(0), logits.unsqueeze(0))
+                delta_v = torch.sigmoid(logits).sub_(x)
+                self.visible_bias.sub_(delta_v, alpha=lr)  # b' is not used by the rest of this step
+                step = (delta_v, h, x_tilde)
+            tied_autoencoder_pass(self.weight, self.hidden_bias, lr, step)
+        return total
 
     def update(self, x: Tensor) -> Tensor:
         """One SGD step on the denoising cost of minibatch x; returns the (detached) cost."""

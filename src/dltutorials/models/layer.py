@@ -56,11 +56,16 @@ class PretrainedLayer(L.LightningModule):
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.SGD(self.parameters(), lr=self.learning_rate)
 
-    def training_step(self, chunk: tuple[Tensor, ...], batch_idx: int) -> None:
-        xs = chunk[0]
+    def update_chunk(self, xs: Tensor) -> Tensor:
+        """``update`` on each minibatch of ``xs`` (k, batch_size, n_visible) in order; the sum of the monitors."""
         total = torch.zeros((), device=self.device)
         for x in xs:
             total += self.update(x)
+        return total
+
+    def training_step(self, chunk: tuple[Tensor, ...], batch_idx: int) -> None:
+        xs = chunk[0]
+        total = self.update_chunk(xs)
         self.iteration += len(xs)
         self.log("train/cost", total / len(xs), on_step=False, on_epoch=True, prog_bar=True, batch_size=len(xs))
 
