@@ -73,27 +73,29 @@ def propagate_and_descend(weight: Tensor, bias: Tensor, delta: Tensor, inputs: T
 @numba.njit(fastmath=_FAST, cache=True)
 def _tied_autoencoder_pass(weight, hidden_bias, learning_rate, delta_v, h, x_tilde, x_next, h_next, decoded):
     zero, one = weight.dtype.type(0), weight.dtype.type(1)
-    step, code = delta_v.shape[0] > 0, x_next.shape[0] > 0
+    code = x_next.shape[0] > 0
     decoded[:] = zero
     for j in range(weight.shape[0]):
         row = weight[j]
-        if step:
-            back = zero
-            for k in range(weight.shape[1]):
-                back += row[k] * delta_v[k]
-            delta_h = back * h[j] * (one - h[j])
-            decoder_step, encoder_step = learning_rate * h[j], learning_rate * delta_h
+        back = zero
+        for k in range(weight.shape[1]):
+            back += row[k] * delta_v[k]
+        delta_h = back * h[j] * (one - h[j])
+        decoder_step, encoder_step = learning_rate * h[j], learning_rate * delta_h
+        hidden_bias[j] -= encoder_step
+        if not code:
             for k in range(weight.shape[1]):
                 row[k] -= decoder_step * delta_v[k] + encoder_step * x_tilde[k]
-            hidden_bias[j] -= encoder_step
-        if code:
-            pre_sigmoid = hidden_bias[j]
-            for k in range(weight.shape[1]):
-                pre_sigmoid += row[k] * x_next[k]
-            h_j = one / (one + np.exp(-pre_sigmoid))
-            h_next[j] = h_j
-            for k in range(weight.shape[1]):
-                decoded[k] += h_j * row[k]
+            continue
+        pre_sigmoid = hidden_bias[j]
+        for k in range(weight.shape[1]):  # the step and the next code's product, each weight in turn
+            w = row[k] - (decoder_step * delta_v[k] + encoder_step * x_tilde[k])
+            row[k] = w
+            pre_sigmoid += w * x_next[k]
+        h_j = one / (one + np.exp(-pre_sigmoid))
+        h_next[j] = h_j
+        for k in range(weight.shape[1]):
+            decoded[k] += h_j * row[k]
 
 
 def tied_autoencoder_pass(weight: Tensor, hidden_bias: Tensor, learning_rate: float,
@@ -112,11 +114,11 @@ def tied_autoencoder_pass(weight: Tensor, hidden_bias: Tensor, learning_rate: fl
     h' = s(W x_next + b), and W' h' (its decoder's pre-activation less b').
     """
     n_hidden, n_visible = weight.shape
-    no_vector = weight.new_empty(0)
-    delta_v, h, x_tilde = (no_vector,) * 3 if step is None else step
+    if step is None:  # a zero step: W and b stay as they are
+        step = (weight.new_zeros(n_visible), weight.new_zeros(n_hidden), weight.new_zeros(n_visible))
     code = x_next is not None
     h_next, decoded = (weight.new_empty(n if code else 0) for n in (n_hidden, n_visible))
-    _tied_autoencoder_pass(_array(weight), _array(hidden_bias), *_scalars(weight, learning_rate), _array(delta_v),
-                           _array(h), _array(x_tilde), _array(no_vector if x_next is None else x_next),
+    _tied_autoencoder_pass(_array(weight), _array(hidden_bias), *_scalars(weight, learning_rate),
+                           *(_array(t) for t in step), _array(weight.new_empty(0) if x_next is None else x_next),
                            h_next.numpy(), decoded.numpy())
     return (h_next, decoded) if code else None
