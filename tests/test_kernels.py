@@ -9,7 +9,7 @@ import torch
 
 import dltutorials.models.autoencoders as autoencoders
 import dltutorials.models.classifier as classifier
-from dltutorials.kernels import fusable, propagate_and_descend, tied_autoencoder_pass
+from dltutorials.kernels import descend_and_forward, fusable, propagate_and_descend, tied_autoencoder_pass
 from dltutorials.models.autoencoders import ContractiveAutoencoder, DenoisingAutoencoder
 from dltutorials.models.mlp import MLP
 from dltutorials.models.stacked import StackedSigmoidClassifier
@@ -35,6 +35,27 @@ def test_propagate_and_descend_is_the_backward_step_of_a_dense_layer(dtype, shri
     expected = shrink * w0 - l1_step * torch.sign(w0) - lr * torch.outer(d, a)
     assert torch.allclose(weight.double(), expected, atol=tol)
     assert torch.allclose(bias.double(), b0 - lr * d, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("step, shrink, l1_step", [(False, 1.0, 0.0), (True, 1.0, 0.0), (True, 0.98, 0.003)])
+def test_descend_and_forward_is_the_step_then_the_next_product(dtype, step, shrink, l1_step):
+    torch.manual_seed(3)
+    weight, bias = torch.randn(7, 9, dtype=dtype), torch.randn(7, dtype=dtype)
+    weight[0, 0] = 0.0
+    delta, inputs, x_next, lr = torch.randn(7, dtype=dtype), torch.rand(9, dtype=dtype), torch.rand(9, dtype=dtype), 0.3
+    w, b = weight.double().clone(), bias.double().clone()
+
+    out = descend_and_forward(weight, bias, x_next, lr, (delta, inputs) if step else None, shrink=shrink,
+                              l1_step=l1_step)
+
+    if step:
+        d, a = delta.double(), inputs.double()
+        w, b = shrink * w - l1_step * torch.sign(w) - lr * torch.outer(d, a), b - lr * d
+    tol = TOLERANCE[dtype]
+    assert torch.allclose(weight.double(), w, atol=tol) and torch.allclose(bias.double(), b, atol=tol)
+    assert out.dtype == dtype
+    assert torch.allclose(out.double(), w @ x_next.double() + b, atol=tol), "the product uses the stepped W and b"
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -90,6 +111,31 @@ def test_a_chunk_of_batch_1_updates_in_one_pass_each_equals_the_updates_in_turn(
     assert not torch.allclose(pipelined.weight, DenoisingAutoencoder(9, 4, 0.5).weight)
 
 
+@pytest.mark.parametrize("make", [
+    lambda g: StackedSigmoidClassifier(6, [5, 4], 3, 0.4, l1_reg=0.001, l2_reg=0.01, gradient=g),
+    lambda g: MLP(6, 5, 3, 0.4, l1_reg=0.001, l2_reg=0.01, activation="tanh", gradient=g),
+])
+def test_a_chunk_of_batch_1_dense_updates_equals_the_updates_in_turn(make):
+    """update_chunk's pipeline (the first layer's step joined to the next forward product) against
+    update() one after the other and autograd, penalties included."""
+    torch.manual_seed(4)
+    pipelined, in_turn, by_autograd = make("explicit"), make("explicit"), make("autograd")
+    with torch.no_grad():
+        for p in pipelined.parameters():
+            p.normal_()
+    xs, ys = torch.rand(6, 1, 6), torch.randint(0, 3, (6, 1))
+    for twin in (in_turn, by_autograd):
+        twin.load_state_dict(pipelined.state_dict())
+    total = pipelined.update_chunk(xs, ys)
+    for name, twin in (("in turn", in_turn), ("autograd", by_autograd)):
+        optimizer = twin.configure_optimizers()
+        twin.optimizers = lambda optimizer=optimizer: type("Wrapped", (), {"optimizer": optimizer})()
+        costs = sum(twin.update(x, y).item() for x, y in zip(xs, ys))
+        assert total.item() == pytest.approx(costs, rel=1e-5), name
+        for (key, p), q in zip(pipelined.named_parameters(), twin.parameters()):
+            assert torch.allclose(p, q, atol=1e-5), f"{name}: {key}"
+
+
 def test_fusable_needs_cpu_tensors_of_one_floating_dtype():
     x = torch.zeros(3)
     assert fusable(x, torch.zeros(2, 3)) and fusable(x.double(), torch.zeros(1, dtype=torch.float64))
@@ -114,11 +160,19 @@ def counting(monkeypatch, module, name: str) -> list[int]:
 def test_dense_networks_fuse_every_layer_above_the_first_at_batch_1(monkeypatch, batch, expected_calls):
     """Logistic layer and hidden layers 3 and 2 of a three-layer stack; never at larger batches."""
     calls = counting(monkeypatch, classifier, "propagate_and_descend")
+    first_layer_calls = counting(monkeypatch, classifier, "descend_and_forward")
     model = StackedSigmoidClassifier(6, [5, 4, 7], 3, learning_rate=0.1)
     model.update(torch.rand(batch, 6), torch.tensor([0, 1, 2, 1])[:batch])
-    assert len(calls) == expected_calls
-    MLP(6, 5, 3, 0.1, gradient="autograd")  # the autograd update never reaches the kernel
-    assert len(calls) == expected_calls
+    assert len(calls) == expected_calls and not first_layer_calls
+    model.update_chunk(torch.rand(2, batch, 6), torch.tensor([[0, 1, 2, 1]] * 2)[:, :batch])
+    assert len(calls) == 3 * expected_calls
+    assert len(first_layer_calls) == (2 if expected_calls else 0), "the first layer: one pass per example"
+    calls.clear(), first_layer_calls.clear()
+    by_autograd = MLP(6, 5, 3, 0.1, gradient="autograd")
+    optimizer = by_autograd.configure_optimizers()
+    by_autograd.optimizers = lambda: type("Wrapped", (), {"optimizer": optimizer})()
+    by_autograd.update_chunk(torch.rand(2, batch, 6), torch.tensor([[0, 1, 2, 1]] * 2)[:, :batch])
+    assert not calls and not first_layer_calls, "the autograd update never reaches the kernels"
 
 
 @pytest.mark.parametrize("model, batch, expected_calls", [

@@ -71,6 +71,42 @@ def propagate_and_descend(weight: Tensor, bias: Tensor, delta: Tensor, inputs: T
 
 
 @numba.njit(fastmath=_FAST, cache=True)
+def _descend_and_forward(weight, bias, delta, inputs, learning_rate, shrink, l1_step, x_next, out):
+    for i in range(weight.shape[0]):
+        step = learning_rate * delta[i]
+        bias[i] -= step
+        row = weight[i]
+        pre_activation = bias[i]
+        for j in range(weight.shape[1]):  # the step and the next example's product, each weight in turn
+            w = shrink * row[j] - l1_step * np.sign(row[j]) - step * inputs[j]
+            row[j] = w
+            pre_activation += w * x_next[j]
+        out[i] = pre_activation
+
+
+def descend_and_forward(weight: Tensor, bias: Tensor, x_next: Tensor, learning_rate: float = 0.0,
+                        step: tuple[Tensor, Tensor] | None = None, shrink: float = 1.0,
+                        l1_step: float = 0.0) -> Tensor:
+    """One example's step on a dense layer z = W a + b, then the next example's z, in one pass over W.
+
+    ``step`` = (delta, inputs): the error at z and the layer's input a of the
+    example before (vectors); its step is ``propagate_and_descend``'s,
+
+        W <- shrink W - l1_step sign(W) - lr delta a',    b <- b - lr delta,
+
+    without the error below. Returns W x_next + b with the stepped W and b;
+    with no ``step``, W and b stay as they are.
+    """
+    n_out, n_in = weight.shape
+    if step is None:
+        step, shrink, l1_step = (weight.new_zeros(n_out), weight.new_zeros(n_in)), 1.0, 0.0
+    out = weight.new_empty(n_out)
+    _descend_and_forward(_array(weight), _array(bias), *(_array(t) for t in step),
+                         *_scalars(weight, learning_rate, shrink, l1_step), _array(x_next), out.numpy())
+    return out
+
+
+@numba.njit(fastmath=_FAST, cache=True)
 def _tied_autoencoder_pass(weight, hidden_bias, learning_rate, delta_v, h, x_tilde, x_next, h_next, decoded):
     zero, one = weight.dtype.type(0), weight.dtype.type(1)
     code = x_next.shape[0] > 0

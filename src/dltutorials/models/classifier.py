@@ -29,7 +29,7 @@ import torch.nn.functional as F
 import torchmetrics
 from torch import Tensor, nn
 
-from dltutorials.kernels import fusable, propagate_and_descend
+from dltutorials.kernels import descend_and_forward, fusable, propagate_and_descend
 
 
 def affine(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
@@ -164,11 +164,16 @@ class TutorialClassifier(L.LightningModule):
         optimizer.step()
         return cost.detach()
 
-    def training_step(self, chunk: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        xs, ys = chunk
+    def update_chunk(self, xs: Tensor, ys: Tensor) -> Tensor:
+        """``update`` on each minibatch of the chunk in order; returns the sum of their costs."""
         total_cost = torch.zeros((), device=self.device)
         for x, y in zip(xs, ys):
             total_cost += self.update(x, y)
+        return total_cost
+
+    def training_step(self, chunk: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        xs, ys = chunk
+        total_cost = self.update_chunk(xs, ys)
         self.iteration += len(xs)
         self.log("train/cost", total_cost / len(xs), prog_bar=True, batch_size=len(xs))
 
@@ -229,9 +234,19 @@ class DenseClassifier(TutorialClassifier):
 
             W <- (1 - 2 lr L2) W - lr L1 sign(W) - lr delta' a,    b <- b - lr sum_rows delta
         """
-        layers = [*self.hidden_stack(), self.logistic]
         inputs = [x.flatten(1)]
-        for layer in layers[:-1]:
+        cost, delta = self._descend_above_first(inputs, y)
+        self._sgd_in_place((self.hidden_stack() or [self.logistic])[0], delta, inputs[0])
+        return cost
+
+    def _descend_above_first(self, inputs: list[Tensor], y: Tensor) -> tuple[Tensor, Tensor]:
+        """``explicit_update`` but the first layer's step: the cost and the error at that layer's output.
+
+        ``inputs`` holds the layers' inputs known so far (at least x); the
+        forward pass is completed from there, appending to it.
+        """
+        layers = [*self.hidden_stack(), self.logistic]
+        for layer in layers[len(inputs) - 1:-1]:
             inputs.append(layer(inputs[-1]))
         log_p = F.log_softmax(self.logistic(inputs[-1]), dim=1)
         cost = F.nll_loss(log_p, y)
@@ -248,8 +263,34 @@ class DenseClassifier(TutorialClassifier):
                 back = delta @ layers[k].weight  # uses W_k before its update
                 self._sgd_in_place(layers[k], delta, inputs[k])
             delta = BACKPROPAGATE[layers[k - 1].activation](back, inputs[k])
-        self._sgd_in_place(layers[0], delta, inputs[0])
-        return cost
+        return cost, delta
+
+    def update_chunk(self, xs: Tensor, ys: Tensor) -> Tensor:
+        """The updates of k minibatches in order; at batch 1 on the CPU, W_1 is passed over once per example.
+
+        Each example's step on the first layer waits for the next example,
+        whose product W_1 x + b_1 is computed in the same pass over W_1 as that
+        step (``kernels.descend_and_forward``), where the step and the next
+        forward pass would each read W_1. The layers above take their steps
+        as in ``explicit_update``; every value is the one ``update`` computes
+        in turn, up to rounding.
+        """
+        hidden = self.hidden_stack()
+        if not (self.gradient == "explicit" and hidden and xs.shape[1] == 1 and fusable(xs, hidden[0].weight)):
+            return super().update_chunk(xs, ys)
+        first, lr = hidden[0], self.learning_rate
+        penalties = {"shrink": 1.0 - 2.0 * lr * self.l2_reg, "l1_step": lr * self.l1_reg}
+        total_cost, step = torch.zeros(()), None
+        with torch.no_grad():
+            for x, y in zip(xs, ys):
+                x = x.flatten(1)
+                pre_activation = descend_and_forward(first.weight, first.bias, x[0], lr, step, **penalties)
+                output = ACTIVATIONS[first.activation](pre_activation).unsqueeze(0)
+                cost, delta = self._descend_above_first([x, output], y)
+                total_cost += cost
+                step = (delta[0], x[0])
+            self._sgd_in_place(first, *(t.unsqueeze(0) for t in step))
+        return total_cost
 
     def _propagate_and_descend(self, layer: nn.Linear, delta: Tensor, inputs: Tensor) -> Tensor:
         """delta W (W before the step), and the step of ``_sgd_in_place``, for one example, in one pass over W."""
