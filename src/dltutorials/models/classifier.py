@@ -255,7 +255,7 @@ class DenseClassifier(TutorialClassifier):
         delta = log_p.exp_()  # p - onehot(y): subtract 1 at each row's label
         delta.scatter_add_(1, y.unsqueeze(1), torch.full((len(y), 1), -1.0, dtype=delta.dtype, device=delta.device))
         delta /= len(y)
-        one_pass = len(y) == 1 and fusable(delta, *inputs, *(p for layer in layers for p in layer.parameters()))
+        one_pass = len(y) == 1 and fusable(delta, inputs[0], *(layer.weight for layer in layers))
         for k in range(len(layers) - 1, 0, -1):
             if one_pass:  # delta W_k and W_k's step in the same pass over W_k (kernels.py)
                 back = self._propagate_and_descend(layers[k], delta, inputs[k])
