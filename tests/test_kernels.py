@@ -136,6 +136,17 @@ def test_a_chunk_of_batch_1_dense_updates_equals_the_updates_in_turn(make):
             assert torch.allclose(p, q, atol=1e-5), f"{name}: {key}"
 
 
+def test_vectors_of_the_wrong_length_are_refused_before_any_index_is_used():
+    weight, bias = torch.zeros(3, 4), torch.zeros(3)
+    with pytest.raises(ValueError, match=r"W's 3 rows \(W is 3 x 4\)"):
+        propagate_and_descend(weight, bias, torch.zeros(4), torch.zeros(4), 0.1)
+    with pytest.raises(ValueError, match="W's 4 columns"):
+        descend_and_forward(weight, bias, torch.zeros(3), 0.1, (torch.zeros(3), torch.zeros(4)))
+    with pytest.raises(ValueError, match="W's 4 columns"):
+        tied_autoencoder_pass(weight, bias, 0.1, x_next=torch.zeros(5))
+    assert torch.equal(weight, torch.zeros(3, 4)) and torch.equal(bias, torch.zeros(3))
+
+
 def test_fusable_needs_cpu_tensors_of_one_floating_dtype():
     x = torch.zeros(3)
     assert fusable(x, torch.zeros(2, 3)) and fusable(x.double(), torch.zeros(1, dtype=torch.float64))

@@ -5,12 +5,20 @@ so its time is set by moving the weights through the memory hierarchy, not by
 arithmetic (``bench/bandwidth.py``). Written with torch, a hidden layer's
 backward step passes over W twice: once to propagate the error down
 (``delta @ W``), once to add the outer product (``addr_``/``addmm_``). The
-kernels here do both in the same pass, each row of W read and written once,
-which halves that traffic; they compile with numba on first use (cached on
-disk) and run on one thread, like the tutorial's batch-1 jobs.
+kernels here do such work for each row of W while it is in cache, so each
+row is read and written once:
 
-They take CPU tensors only; callers use :func:`fusable` to decide, and keep
-their torch code for everything else (GPUs, batches above 1).
+- ``propagate_and_descend``: a dense layer's error below and its step;
+- ``descend_and_forward``: a dense layer's step and the next example's
+  product W x + b (the first layer of a network, whose step is the last of an
+  update and whose product is the first of the next);
+- ``tied_autoencoder_pass``: a dA's whole step and the next example's code and
+  decoding.
+
+They compile with numba on first use (cached on disk) and run on one thread,
+like the tutorial's batch-1 jobs. They take CPU tensors only; callers use
+:func:`fusable` to decide, and keep their torch code for everything else
+(GPUs, batches above 1).
 """
 
 from __future__ import annotations
@@ -33,6 +41,15 @@ def fusable(*tensors: Tensor) -> bool:
 
 def _array(t: Tensor) -> np.ndarray:
     return t.detach().numpy()
+
+
+def _check_lengths(weight: Tensor, rows: tuple[Tensor, ...], columns: tuple[Tensor, ...]) -> None:
+    """Vectors along W's rows and columns must match its shape: the kernels do not check their indices."""
+    n_rows, n_columns = weight.shape
+    for vectors, n, axis in ((rows, n_rows, "rows"), (columns, n_columns, "columns")):
+        if any(v.shape != (n,) for v in vectors):
+            raise ValueError(f"vectors of shapes {[tuple(v.shape) for v in vectors]} for W's {n} {axis} "
+                             f"(W is {n_rows} x {n_columns})")
 
 
 def _scalars(weight: Tensor, *values: float) -> list[np.generic]:
@@ -64,6 +81,7 @@ def propagate_and_descend(weight: Tensor, bias: Tensor, delta: Tensor, inputs: T
 
         W <- shrink W - l1_step sign(W) - lr delta a',    b <- b - lr delta.
     """
+    _check_lengths(weight, (bias, delta), (inputs,))
     below = torch.zeros(weight.shape[1], dtype=weight.dtype)
     _propagate_and_descend(_array(weight), _array(bias), _array(delta), _array(inputs),
                            *_scalars(weight, learning_rate, shrink, l1_step), below.numpy())
@@ -100,6 +118,7 @@ def descend_and_forward(weight: Tensor, bias: Tensor, x_next: Tensor, learning_r
     n_out, n_in = weight.shape
     if step is None:
         step, shrink, l1_step = (weight.new_zeros(n_out), weight.new_zeros(n_in)), 1.0, 0.0
+    _check_lengths(weight, (bias, step[0]), (step[1], x_next))
     out = weight.new_empty(n_out)
     _descend_and_forward(_array(weight), _array(bias), *(_array(t) for t in step),
                          *_scalars(weight, learning_rate, shrink, l1_step), _array(x_next), out.numpy())
@@ -153,6 +172,7 @@ def tied_autoencoder_pass(weight: Tensor, hidden_bias: Tensor, learning_rate: fl
     if step is None:  # a zero step: W and b stay as they are
         step = (weight.new_zeros(n_visible), weight.new_zeros(n_hidden), weight.new_zeros(n_visible))
     code = x_next is not None
+    _check_lengths(weight, (hidden_bias, step[1]), (step[0], step[2]) + ((x_next,) if code else ()))
     h_next, decoded = (weight.new_empty(n if code else 0) for n in (n_hidden, n_visible))
     _tied_autoencoder_pass(_array(weight), _array(hidden_bias), *_scalars(weight, learning_rate),
                            *(_array(t) for t in step), _array(weight.new_empty(0) if x_next is None else x_next),
