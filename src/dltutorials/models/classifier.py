@@ -278,8 +278,7 @@ class DenseClassifier(TutorialClassifier):
         hidden = self.hidden_stack()
         if not (self.gradient == "explicit" and hidden and xs.shape[1] == 1 and fusable(xs, hidden[0].weight)):
             return super().update_chunk(xs, ys)
-        first, lr = hidden[0], self.learning_rate
-        penalties = {"shrink": 1.0 - 2.0 * lr * self.l2_reg, "l1_step": lr * self.l1_reg}
+        first, lr, penalties = hidden[0], self.learning_rate, self._penalty_steps()
         total_cost, step = torch.zeros(()), None
         with torch.no_grad():
             for x, y in zip(xs, ys):
@@ -292,18 +291,21 @@ class DenseClassifier(TutorialClassifier):
             self._sgd_in_place(first, *(t.unsqueeze(0) for t in step))
         return total_cost
 
+    def _penalty_steps(self) -> dict[str, float]:
+        """The penalties' part of the step, W <- shrink W - l1_step sign(W) - ...: 1 - 2 lr L2 and lr L1."""
+        return {"shrink": 1.0 - 2.0 * self.learning_rate * self.l2_reg, "l1_step": self.learning_rate * self.l1_reg}
+
     def _propagate_and_descend(self, layer: nn.Linear, delta: Tensor, inputs: Tensor) -> Tensor:
         """delta W (W before the step), and the step of ``_sgd_in_place``, for one example, in one pass over W."""
-        lr = self.learning_rate
-        back = propagate_and_descend(layer.weight, layer.bias, delta[0], inputs[0], lr,
-                                     shrink=1.0 - 2.0 * lr * self.l2_reg, l1_step=lr * self.l1_reg)
+        back = propagate_and_descend(layer.weight, layer.bias, delta[0], inputs[0], self.learning_rate,
+                                     **self._penalty_steps())
         return back.unsqueeze(0)
 
     def _sgd_in_place(self, layer: nn.Linear, delta: Tensor, inputs: Tensor) -> None:
         """W <- (1 - 2 lr L2) W - lr L1 sign(W) - lr delta' inputs in one pass over W (two with L1)."""
-        lr = self.learning_rate
+        lr, penalties = self.learning_rate, self._penalty_steps()
         sign = layer.weight.sign() if self.l1_reg else None
-        layer.weight.addmm_(delta.T, inputs, beta=1.0 - 2.0 * lr * self.l2_reg, alpha=-lr)
+        layer.weight.addmm_(delta.T, inputs, beta=penalties["shrink"], alpha=-lr)
         if sign is not None:
-            layer.weight.add_(sign, alpha=-lr * self.l1_reg)
+            layer.weight.add_(sign, alpha=-penalties["l1_step"])
         layer.bias.add_(delta[0] if len(delta) == 1 else delta.sum(dim=0), alpha=-lr)  # a row's own sum at batch 1
