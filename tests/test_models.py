@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dltutorials.models.classifier import affine
+from dltutorials.models.functional import affine
 from dltutorials.models.lenet import LeNet
 from dltutorials.models.logreg import LogisticRegression
 from dltutorials.models.mlp import MLP

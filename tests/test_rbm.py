@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from dltutorials.models.rbm import RBM, _bernoulli
+from dltutorials.models.functional import bernoulli
+from dltutorials.models.rbm import RBM
 
 
 def make_rbm(n_visible=12, n_hidden=7, seed=0, **kwargs) -> RBM:
@@ -73,7 +74,7 @@ def test_gibbs_steps_return_what_the_tutorial_returns():
         assert [t.shape for t in out] == [(5, 12)] * 3 + [(5, 7)] * 3
     # the sample is Bernoulli(p): frequency of ones over many draws
     p = torch.full((20000,), 0.3)
-    assert _bernoulli(p).mean().item() == pytest.approx(0.3, abs=0.015)
+    assert bernoulli(p).mean().item() == pytest.approx(0.3, abs=0.015)
 
 
 def cd_by_hand(rbm: RBM, x: torch.Tensor, k: int, chain_start: torch.Tensor | None = None):

@@ -30,7 +30,7 @@ class _Rejected(Exception):
     """One URL failed; the reason is collected and the next URL tried."""
 
 
-def _one_line(text: object) -> str:
+def one_line(text: object) -> str:
     """Collapse whitespace so an error message stays on one line."""
     return " ".join(str(text).split())
 
@@ -66,7 +66,7 @@ def _check_gzip(path: Path) -> str | None:
             while f.read(_CHUNK):
                 pass
     except (EOFError, OSError, zlib.error) as exc:  # BadGzipFile is an OSError
-        return f"not a valid gzip: {_one_line(exc) or type(exc).__name__}"
+        return f"not a valid gzip: {one_line(exc) or type(exc).__name__}"
     return None
 
 
@@ -85,13 +85,13 @@ def _fetch(url: str, tmp_path: Path, sha256: str | None, timeout: float, check_g
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             return "not found (HTTP 404)"
-        return f"HTTP error {exc.code}: {_one_line(exc.reason)}"
+        return f"HTTP error {exc.code}: {one_line(exc.reason)}"
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, FileNotFoundError):
             return "not found"
-        return f"unreachable: {_one_line(exc.reason)}"
+        return f"unreachable: {one_line(exc.reason)}"
     except (OSError, ValueError) as exc:  # timeouts, resets, bad URLs
-        return f"unreachable: {_one_line(exc) or type(exc).__name__}"
+        return f"unreachable: {one_line(exc) or type(exc).__name__}"
 
     if sha256 is not None:
         actual = sha256_of(tmp_path)

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from dltutorials.atomic import atomic_path
-from dltutorials.data.download import DataError, _one_line, fetch
-from dltutorials.data.prepare import SPLITS, _load_pickle
+from dltutorials.data.download import DataError, fetch, one_line
+from dltutorials.data.prepare import SPLITS, load_pickle
 
 __all__ = ["IDX_FILES", "array_sha256", "pickle_matches", "read_idx", "build_splits", "build_from_idx"]
 
@@ -65,7 +65,7 @@ def pickle_matches(path: Path, expected: dict[str, str]) -> bool:
     Lets a raw file rebuilt from IDX files (its bytes differ from the tutorial's) count as present.
     """
     try:
-        data = _load_pickle(Path(path))
+        data = load_pickle(Path(path))
         splits = {split: (np.asarray(pair[0]), np.asarray(pair[1])) for split, pair in zip(SPLITS, data, strict=True)}
     except (DataError, TypeError, ValueError, IndexError):
         return False
@@ -83,7 +83,7 @@ def read_idx(path: Path, ndim: int, name: str | None = None) -> np.ndarray:
         with gzip.open(path, "rb") as f:
             raw = f.read()
     except (EOFError, OSError, zlib.error) as exc:
-        raise DataError(f"{name}: not a valid gzip ({_one_line(exc) or type(exc).__name__})") from exc
+        raise DataError(f"{name}: not a valid gzip ({one_line(exc) or type(exc).__name__})") from exc
 
     header_size = 4 + 4 * ndim
     if len(raw) < header_size:

@@ -11,14 +11,14 @@ from typing import Any
 import numpy as np
 
 from dltutorials.atomic import atomic_path
-from dltutorials.data.download import DataError, _one_line
+from dltutorials.data.download import DataError, one_line
 
 __all__ = ["SPLITS", "binarize_splits", "prepare_pickle", "load_split"]
 
 SPLITS = ("train", "valid", "test")
 
 
-def _load_pickle(source: Path) -> Any:
+def load_pickle(source: Path) -> Any:
     """Unpickle a gzipped Python-2 pickle, mapping any failure to DataError."""
     if not source.is_file():
         raise DataError(f"{source}: file not found (expected a gzipped pickle)")
@@ -26,7 +26,7 @@ def _load_pickle(source: Path) -> Any:
         with gzip.open(source, "rb") as f:
             return pickle.load(f, encoding="latin1")
     except Exception as exc:  # corrupt gzip, truncated/invalid pickle, ...
-        raise DataError(f"{source}: could not unpickle ({type(exc).__name__}: {_one_line(exc)})") from exc
+        raise DataError(f"{source}: could not unpickle ({type(exc).__name__}: {one_line(exc)})") from exc
 
 
 def _validate_split(
@@ -40,7 +40,7 @@ def _validate_split(
         x = np.asarray(item[0])
         y = np.asarray(item[1])
     except Exception as exc:
-        raise DataError(f"{where}: x/y are not arrays ({_one_line(exc)})") from exc
+        raise DataError(f"{where}: x/y are not arrays ({one_line(exc)})") from exc
 
     if x.shape != (expected_n, n_features):
         raise DataError(f"{where}: expected x shape ({expected_n}, {n_features}), found {x.shape}")
@@ -76,7 +76,7 @@ def prepare_pickle(
     """
     source = Path(source)
     out_dir = Path(out_dir)
-    data = _load_pickle(source)
+    data = load_pickle(source)
     if not isinstance(data, (tuple, list)) or len(data) != len(SPLITS):
         found = f"{type(data).__name__} of length {len(data)}" if hasattr(data, "__len__") else type(data).__name__
         raise DataError(f"{source}: expected a tuple of {len(SPLITS)} splits {SPLITS}, found {found}")
@@ -123,7 +123,7 @@ def load_split(path: Path) -> tuple[np.ndarray, np.ndarray]:
     except KeyError as exc:
         raise DataError(f"{path}: expected arrays 'x' and 'y', missing {exc}") from exc
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({type(exc).__name__}: {_one_line(exc)})") from exc
+        raise DataError(f"{path}: not a readable .npz file ({type(exc).__name__}: {one_line(exc)})") from exc
     if x.ndim != 2 or y.shape != (x.shape[0],):
         raise DataError(f"{path}: expected x (N, D) and y (N,), found {x.shape} and {y.shape}")
     return x.astype(np.float32, copy=False), y.astype(np.int64, copy=False)

@@ -30,29 +30,7 @@ import torchmetrics
 from torch import Tensor, nn
 
 from dltutorials.kernels import descend_and_forward, fusable, propagate_and_descend
-
-
-def affine(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
-    """W x + b for every row x of a minibatch: ``F.linear(x, weight, bias)``, computed fast at small batches.
-
-    MKL's sgemm (torch 2.13's CPU build) is up to 2x slower on the rows-times-W' product
-    for minibatches of about 5 to 16 rows, the DBN's 10 among them, than on the
-    same product computed as (W x')' with W on the left; below and above that
-    range the two are equally fast (measured for 500-1000-unit layers).
-    """
-    if 4 < x.shape[0] < 20 and x.dim() == 2:
-        return torch.addmm(bias.unsqueeze(1), weight, x.T).T
-    return F.linear(x, weight, bias)
-
-
-def glorot_uniform_(weight: Tensor, fan_in: int, fan_out: int, gain: float = 1.0) -> Tensor:
-    """Fill ``weight`` from U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out)) [Xavier10].
-
-    The tutorial uses gain 1 for tanh units and gain 4 for sigmoid units (section 5.2).
-    """
-    bound = gain * (6.0 / (fan_in + fan_out)) ** 0.5
-    with torch.no_grad():
-        return weight.uniform_(-bound, bound)
+from dltutorials.models.functional import affine, glorot_uniform_
 
 
 class LogisticLayer(nn.Linear):

@@ -13,7 +13,7 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
-from dltutorials.models.classifier import affine, glorot_uniform_
+from dltutorials.models.functional import affine, glorot_uniform_
 
 
 class PretrainedLayer(L.LightningModule):

@@ -35,21 +35,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from dltutorials.models.classifier import affine
+from dltutorials.models.functional import PARAMETERS, affine, bernoulli
 from dltutorials.models.layer import PretrainedLayer
-from dltutorials.training.layers import PARAMETERS
 
 GRADIENTS = ("explicit", "autograd")
 LEARNING_RATE_DECAYS = ("none", "linear")
-
-
-def _bernoulli(p: Tensor) -> Tensor:
-    """A binary sample of the same dtype as ``p`` with P(1) = p: u < p with u ~ U[0, 1).
-
-    The tutorial's ``theano_rng.binomial(n=1, p=p)``; ``lt_`` writes the
-    comparison into the uniform draws in place, so one tensor is allocated.
-    """
-    return torch.rand_like(p).lt_(p)
 
 
 class RBM(PretrainedLayer):
@@ -134,12 +124,12 @@ class RBM(PretrainedLayer):
     def sample_h_given_v(self, v: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """(pre-sigmoid, mean, binary sample) of the hidden units given the visible ones."""
         pre_sigmoid, mean = self.propup(v)
-        return pre_sigmoid, mean, _bernoulli(mean)
+        return pre_sigmoid, mean, bernoulli(mean)
 
     def sample_v_given_h(self, h: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """(pre-sigmoid, mean, binary sample) of the visible units given the hidden ones."""
         pre_sigmoid, mean = self.propdown(h)
-        return pre_sigmoid, mean, _bernoulli(mean)
+        return pre_sigmoid, mean, bernoulli(mean)
 
     def gibbs_hvh(self, h: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
         """One Gibbs step from the hidden state: v ~ P(v|h), then h' ~ P(h|v) (section 9.3).
@@ -271,7 +261,7 @@ class RBM(PretrainedLayer):
         for step in range(k):
             pre_vk, _, vk = self.sample_v_given_h(h)
             hk_mean = self.propup(vk)[1]
-            h = _bernoulli(hk_mean) if self.persistent or step + 1 < k else None
+            h = bernoulli(hk_mean) if self.persistent or step + 1 < k else None
         return h0_mean, pre_vk, vk, hk_mean, h
 
     def _explicit_step(self, x: Tensor, h0_mean: Tensor, vk: Tensor, hk_mean: Tensor) -> None:

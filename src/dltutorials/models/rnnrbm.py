@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dltutorials.models.rbm import _bernoulli
+from dltutorials.models import functional
 
 Sampler = Callable[[Tensor], Tensor]
 GRADIENTS = ("autograd", "explicit")
@@ -159,7 +159,8 @@ class RNNRBM(L.LightningModule):
         """
         return -(v * bv_t).sum(dim=1) - F.softplus(torch.addmm(bh_t, v, self.weight.T)).sum(dim=1)
 
-    def gibbs_chain(self, v: Tensor, bv_t: Tensor, bh_t: Tensor, k: int, bernoulli: Sampler = _bernoulli) -> Tensor:
+    def gibbs_chain(self, v: Tensor, bv_t: Tensor, bh_t: Tensor, k: int,
+                    bernoulli: Sampler = functional.bernoulli) -> Tensor:
         """k Gibbs steps v -> h ~ P(h|v) -> v ~ P(v|h) in every row's RBM at once; returns the last v sample.
 
         Row t runs in the RBM with biases b_v(t), b_h(t) (rows of ``bv_t``,
@@ -176,7 +177,7 @@ class RNNRBM(L.LightningModule):
         return v
 
     def monitor_activation(self, v_sample: Tensor, bv_t: Tensor, bh_t: Tensor,
-                           bernoulli: Sampler = _bernoulli) -> Tensor:
+                           bernoulli: Sampler = functional.bernoulli) -> Tensor:
         """Pre-sigmoid visible activation b_v(t) + h W of one more half-step, h ~ P(h | v_sample).
 
         The tutorial's ``mean_v = gibbs_step(v_sample)[0]`` before the sigmoid.

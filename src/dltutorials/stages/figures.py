@@ -15,10 +15,11 @@ from omegaconf import DictConfig
 
 from dltutorials.config import ConfigError, compose
 from dltutorials.data.prepare import load_split
+from dltutorials.models.functional import PARAMETERS
 from dltutorials.plots import save_filters, save_samples
 from dltutorials.stages import one_line_errors
 from dltutorials.stages.pretrain import build_layer
-from dltutorials.training.layers import PARAMETERS, layer_dir, load_layer
+from dltutorials.training.layers import layer_dir, load_layer
 
 
 def image_shape(cfg: DictConfig) -> tuple[int, int]:

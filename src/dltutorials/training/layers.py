@@ -15,8 +15,7 @@ import numpy as np
 import torch
 
 from dltutorials.atomic import atomic_path
-
-PARAMETERS = ("weight", "hidden_bias", "visible_bias")
+from dltutorials.models.functional import PARAMETERS
 
 
 def layer_dir(run_dir: str | Path, k: int) -> Path:
