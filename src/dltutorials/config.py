@@ -367,6 +367,8 @@ def validate_likelihood(cfg: DictConfig) -> dict:
         raise ConfigError(f"ais.base_rate_smoothing must be a number > 0, got {ais.get('base_rate_smoothing')!r}")
     if not isinstance(ais.get("seed"), int) or isinstance(ais.get("seed"), bool):
         raise ConfigError(f"ais.seed must be an integer, got {ais.get('seed')!r}")
+    from dltutorials.sampling.ais import EXACT_MAX_HIDDEN
+
     exact = plain.get("exact_max_hidden")
     if not isinstance(exact, int) or isinstance(exact, bool) or not 0 <= exact <= EXACT_MAX_HIDDEN:
         raise ConfigError(f"exact_max_hidden must be an integer from 0 to {EXACT_MAX_HIDDEN} (2^hidden "
@@ -381,25 +383,14 @@ def validate_likelihood(cfg: DictConfig) -> dict:
 
 
 def check_schedule(key: str, schedule: Any) -> None:
-    """An AIS schedule: [end, step] segments from beta = 0 to 1, each end above the last (the config's check,
-    and ``dltutorials.sampling.ais.inverse_temperatures``'s)."""
-    if not isinstance(schedule, (list, tuple)) or not schedule:
-        raise ConfigError(f"{key} must be a list of [end, step] segments, got {schedule!r}")
-    start = 0.0
-    for index, segment in enumerate(schedule):
-        if not (isinstance(segment, (list, tuple)) and len(segment) == 2 and all(_is_number(x) for x in segment)):
-            raise ConfigError(f"{key}.{index} must be [end, step], got {segment!r}")
-        end, step = segment
-        if not (start < end <= 1 and 0 < step <= end - start):
-            raise ConfigError(f"{key}.{index} [{end}, {step}] after beta={start}: need {start} < end <= 1 "
-                              f"and 0 < step <= end - {start}")
-        start = end
-    if start != 1:
-        raise ConfigError(f"{key} ends at beta={start}: its last segment must end at 1")
+    """An AIS schedule: [end, step] segments from beta = 0 to 1, each end above the last; a ConfigError naming
+    ``key`` otherwise (the check is ``dltutorials.sampling.ais.check_schedule``'s, where the schedule is read)."""
+    from dltutorials.sampling.ais import check_schedule as check  # torch: only when a schedule is checked
 
-
-# The most hidden units whose configurations exact_log_partition sums (2^26: a few minutes on one core).
-EXACT_MAX_HIDDEN = 26
+    try:
+        check(key, schedule)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 def _positive_int(key: str, value: Any, allow_none: bool = False) -> None:

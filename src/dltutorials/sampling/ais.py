@@ -28,18 +28,42 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from dltutorials.config import EXACT_MAX_HIDDEN, check_schedule
-
 # The paper's schedule: (end, step) segments from beta = 0, 14,500 intermediate distributions in all.
 PAPER_SCHEDULE = ((0.5, 1e-3), (0.9, 1e-4), (1.0, 1e-5))
 # Pseudo-counts of the base-rate model's marginals, per example and per value (on, off): 5 per 100, as
 # Salakhutdinov & Murray's code adds for "on", so that a pixel always off (or always on) gets a finite bias.
 BASE_RATE_SMOOTHING = 0.05
+# The most hidden units whose configurations exact_log_partition sums (2^26: a few minutes on one core); the
+# config's exact_max_hidden is checked against it (dltutorials.config.validate_likelihood).
+EXACT_MAX_HIDDEN = 26
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_schedule(key: str, schedule) -> None:
+    """An AIS schedule: [end, step] segments from beta = 0 to 1, each end above the last; a ValueError naming
+    ``key`` otherwise (``inverse_temperatures``'s check, and the config's: ``dltutorials.config.check_schedule``
+    raises the same message as a ConfigError)."""
+    if not isinstance(schedule, (list, tuple)) or not schedule:
+        raise ValueError(f"{key} must be a list of [end, step] segments, got {schedule!r}")
+    start = 0.0
+    for index, segment in enumerate(schedule):
+        if not (isinstance(segment, (list, tuple)) and len(segment) == 2 and all(_is_number(x) for x in segment)):
+            raise ValueError(f"{key}.{index} must be [end, step], got {segment!r}")
+        end, step = segment
+        if not (start < end <= 1 and 0 < step <= end - start):
+            raise ValueError(f"{key}.{index} [{end}, {step}] after beta={start}: need {start} < end <= 1 "
+                             f"and 0 < step <= end - {start}")
+        start = end
+    if start != 1:
+        raise ValueError(f"{key} ends at beta={start}: its last segment must end at 1")
 
 
 def inverse_temperatures(segments=PAPER_SCHEDULE) -> Tensor:
     """beta_0 = 0, ..., beta_K = 1 (float64) from ``(end, step)`` segments, each end above the last (else a
-    ConfigError, a ValueError)."""
+    ValueError, ``check_schedule``)."""
     check_schedule("AIS schedule", segments)
     betas, start = [torch.zeros(1, dtype=torch.float64)], 0.0
     for end, step in segments:
