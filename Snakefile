@@ -4,20 +4,26 @@
 #   snakemake --cores 4 results/mlp.csv          # one model, paper preset
 #   snakemake --cores 4 --config preset=quick    # results/quick/*.csv
 #   snakemake --cores 4 results/tutorial_table.md # every number the tutorial reports, beside ours
-#   snakemake --cores 4 --config 'overrides=[data=foo]'   # another dataset: results/foo/*.csv (README)
+#   snakemake --cores 4 --config 'overrides=[data=foo]'   # another dataset: results/foo/*.csv (docs/running.md)
 #   snakemake --workflow-profile workflow/profiles/slurm --default-resources slurm_partition=<p> slurm_account=<a>
-#                                                # on a SLURM cluster (README, "Cluster (SLURM)")
+#                                                # on a SLURM cluster (docs/running.md)
 #   snakemake --cores 4 results/sweeps/dbn_lr.csv  # the tutorial's grid of DBN learning rates (not in `all`)
 #   snakemake --cores 4 results/rbm_likelihood.csv # RBM log-likelihoods by AIS, beyond the tutorial (not in `all`)
 #
-# Hyperparameters live in the Hydra configs under conf/; this file only wires stages.
+# Hyperparameters live in the Hydra configs under conf/. The rules only declare jobs: what each reads, writes
+# and is started with comes from dltutorials.workflow (the package's `plan` and `layout` modules, tested there).
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
 from snakemake.utils import min_version, validate
+
+from dltutorials import tutorial_table
+from dltutorials.config import ConfigError
+from dltutorials.workflow.tables import write_likelihood_table, write_model_table, write_sweep_table
+from dltutorials.workflow import layout
+from dltutorials.workflow.plan import CHAPTERS, TUTORIAL_CATEGORY, Plan, alternatives
 
 min_version("9.0")
 
@@ -27,32 +33,23 @@ configfile: str(Path(workflow.basedir) / "conf" / "workflow.yaml")
 
 
 validate(config, "workflow/schemas/config.schema.yaml")
-config["seeds"] = [int(seed) for seed in config["seeds"]]
-config["threads"] = {model: int(count) for model, count in config["threads"].items()}
-config["cap_cores_at_machine"] = str(config["cap_cores_at_machine"]).lower() == "true"
-config["partial_tutorial_table"] = str(config["partial_tutorial_table"]).lower() == "true"
+try:
+    plan = Plan(config)
+except ConfigError as error:
+    raise WorkflowError(str(error))
 
-
-include: "workflow/rules/common.smk"
+# What every job's command line gets beyond its rule's parameters, on purpose (dltutorials.workflow.plan's
+# docstring; `snakemake --lint` notes each): the interpreter, the data mirror and the user's extra overrides.
+PYTHON = plan.python
+MIRROR_ENV = plan.mirror_env
+OVERRIDES = plan.model_overrides
+HMC_OVERRIDES = plan.hmc_overrides
+MUSIC_OVERRIDES = plan.music_overrides
+LIKELIHOOD_OVERRIDES = plan.likelihood_overrides
 
 
 wildcard_constraints:
-    model="|".join(MODELS),
-    table="|".join([*TABLES, *SAMPLER_TABLES, *MUSIC_TABLES]),
-    music_table="|".join(MUSIC_TABLES),
-    music_figure="|".join(MUSIC_FIGURES),
-    variant="|".join(MUSIC_VARIANTS),
-    preset="|".join(PRESETS),
-    seed=r"\d+",
-    layer=r"\d+",
-    figure="filters|samples",
-    target="|".join(HMC_TARGETS),
-    hmc_figure="|".join(HMC_FIGURES),
-    dataset=r"[a-z0-9_]+",
-    sweep="|".join(SWEEPS),
-    pre=SWEEP_VALUE,
-    fine=SWEEP_VALUE,
-    data_folder="(?:" + "|".join(re.escape(folder) for folder in DATA_FOLDERS) + ")",  # "" for MNIST
+    **plan.wildcard_constraints(),
 
 
 # snakemake --report results/report.html: the outputs marked report(...) with their captions.
@@ -62,8 +59,8 @@ report: "workflow/report/workflow.rst"
 # `--cores` above the CPUs this process may use (the user's `--cores 4` on a 2-core
 # laptop) would run more one-thread jobs than there are CPUs: time-sliced, each
 # evicting the others' weights from the caches, they finish later in all than one
-# job per CPU (README, "Threads"). So at most one job per CPU runs at once.
-if config["cap_cores_at_machine"] and workflow.local_exec and not workflow.remote_exec \
+# job per CPU (docs/design.md, "Threads"). So at most one job per CPU runs at once.
+if plan.config["cap_cores_at_machine"] and workflow.local_exec and not workflow.remote_exec \
         and workflow.global_resources["_cores"].value:
     MACHINE_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     if workflow.global_resources["_cores"].value > MACHINE_CORES:
@@ -74,21 +71,16 @@ if config["cap_cores_at_machine"] and workflow.local_exec and not workflow.remot
 
 rule all:
     input:
-        [table_path(table, config["preset"], DATASET) for table in config["models"]],
-        [figure_paths(table, config["preset"], DATASET) for table in config["models"]],
-        headline_figure_paths(config["preset"], DATASET),
-        tutorial_table_targets(config["preset"]) if DATASET == TUTORIAL_DATASET else [],
+        plan.default_targets(),
 
 
 # Rules marked `localrule: True` (downloads, data preparation, tables, figures, copies) run where
 # Snakemake runs, also under a cluster executor; every other rule is a training, pretraining,
 # encoding or sampling job, whose cluster resources are in workflow/profiles/slurm/config.yaml.
 include: "workflow/rules/data.smk"
-include: "workflow/rules/layerwise.smk"
-include: "workflow/rules/supervised.smk"
+include: "workflow/rules/images.smk"
+include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/hmc.smk"
 include: "workflow/rules/music.smk"
-include: "workflow/rules/sweeps.smk"
 include: "workflow/rules/likelihood.smk"
-include: "workflow/rules/report.smk"

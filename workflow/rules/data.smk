@@ -1,11 +1,11 @@
-# Dataset download (mirrors, SHA-256) and preparation into per-split .npz files:
-# images (MNIST) from a gzipped pickle, piano rolls from folders of MIDI files;
-# binarised images (mnist_binarized) drawn from another dataset's prepared splits.
+# Dataset download (mirrors, SHA-256) and preparation into per-split .npz files: images (MNIST) from a
+# gzipped pickle, piano rolls from a folder of MIDI files; binarised images (mnist_binarized) drawn from
+# another dataset's prepared splits. Every one is `python -m dltutorials.stages.data <step> data=<name>`.
 
 
 rule download:
     wildcard_constraints:
-        dataset="|".join(DOWNLOADED_IMAGE_DATASETS),
+        dataset=alternatives(plan.downloaded_image_datasets),
     output:
         "results/data/{dataset}/{dataset}.pkl.gz",
     log:
@@ -15,13 +15,31 @@ rule download:
         "{MIRROR_ENV}{PYTHON} -m dltutorials.stages.data download data={wildcards.dataset} > {log} 2>&1"
 
 
+rule download_piano_rolls:
+    wildcard_constraints:
+        dataset=alternatives(plan.piano_roll_datasets),
+    output:
+        directory("results/data/{dataset}/midi"),
+    params:
+        # a corpus dataset's selection and split (nothing for a downloaded one: its checksums pin it)
+        settings=lambda w: plan.music_data_settings(w.dataset, ("corpus", "split")),
+    log:
+        "results/logs/download_{dataset}.log",
+    localrule: True  # needs the network (or a package's corpus): on a cluster, run on the login node
+    shell:
+        "{MIRROR_ENV}{PYTHON} -m dltutorials.stages.data download data={wildcards.dataset} > {log} 2>&1"
+
+
+# Images from their download, piano rolls from their folder of MIDI files.
 rule prepare:
     wildcard_constraints:
-        dataset="|".join(DOWNLOADED_IMAGE_DATASETS),
+        dataset=alternatives([*plan.downloaded_image_datasets, *plan.piano_roll_datasets]),
     input:
-        rules.download.output,
+        lambda w: plan.downloaded(w.dataset),
     output:
-        expand("results/data/{{dataset}}/{split}.npz", split=SPLITS),
+        expand("results/data/{{dataset}}/{split}.npz", split=layout.SPLITS),
+    params:
+        settings=lambda w: plan.preparation_settings(w.dataset),
     log:
         "results/logs/prepare_{dataset}.log",
     localrule: True
@@ -31,48 +49,15 @@ rule prepare:
 
 rule binarize:
     wildcard_constraints:
-        dataset="|".join(BINARIZED_FROM) or "(?!)",
+        dataset=alternatives(plan.binarized_from),
     input:
-        lambda w: expand("results/data/{source}/{split}.npz", source=BINARIZED_FROM[w.dataset], split=SPLITS),
+        lambda w: [layout.prepared_split(plan.binarized_from[w.dataset], split) for split in layout.SPLITS],
     output:
-        expand("results/data/{{dataset}}/{split}.npz", split=SPLITS),
+        expand("results/data/{{dataset}}/{split}.npz", split=layout.SPLITS),
     params:
-        seed=lambda w: data_section(w.dataset)["binarize_seed"],
+        seed=lambda w: plan.data_section(w.dataset)["binarize_seed"],
     log:
         "results/logs/binarize_{dataset}.log",
     localrule: True
     shell:
         "{PYTHON} -m dltutorials.stages.data binarize data={wildcards.dataset} > {log} 2>&1"
-
-
-rule download_piano_rolls:
-    wildcard_constraints:
-        dataset="|".join(PIANO_ROLL_DATASETS),
-    output:
-        directory("results/data/{dataset}/midi"),
-    params:
-        # a corpus dataset's selection and split (nothing for a downloaded one: its checksums pin it)
-        settings=lambda w: fingerprints.as_text({key: music_config(w.dataset, "paper", "tutorial")["data"].get(key)
-                                                 for key in ("corpus", "split")}),
-    log:
-        "results/logs/download_{dataset}.log",
-    localrule: True  # needs the network (or a package's corpus): on a cluster, run on the login node
-    shell:
-        "{MIRROR_ENV}{PYTHON} -m dltutorials.stages.data download data={wildcards.dataset} > {log} 2>&1"
-
-
-rule prepare_piano_rolls:
-    wildcard_constraints:
-        dataset="|".join(PIANO_ROLL_DATASETS),
-    input:
-        rules.download_piano_rolls.output,
-    output:
-        expand("results/data/{{dataset}}/{split}.npz", split=SPLITS),
-    params:
-        settings=lambda w: fingerprints.as_text({key: music_config(w.dataset, "paper", "tutorial")["data"][key]
-                                                 for key in ("dt", "note_range", "skip_bad_files")}),
-    log:
-        "results/logs/prepare_{dataset}.log",
-    localrule: True
-    shell:
-        "{PYTHON} -m dltutorials.stages.data prepare data={wildcards.dataset} > {log} 2>&1"
