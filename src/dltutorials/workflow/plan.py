@@ -21,9 +21,9 @@ import shlex
 import sys
 from dataclasses import dataclass
 
+from dltutorials import config as hydra_configs
 from dltutorials import fingerprints, tutorial_table
-from dltutorials.config import (USER_CONFIG_ENV, ConfigError, available, check_sweep_point, composed, sweep_label,
-                                validate, validate_hmc, validate_likelihood, validate_music, validate_sweep)
+from dltutorials.config import USER_CONFIG_ENV, ConfigError, available, check_sweep_point, composed, sweep_label
 from dltutorials.workflow import layout
 from dltutorials.workflow.layout import PAPER, SPLITS, TUTORIAL_DATASET
 
@@ -307,7 +307,7 @@ class Plan:
         point = self.sweep_point(run)
         try:
             plain = composed([*self.model_override_list, f"model={run.model}", f"preset={run.preset}",
-                              f"data={run.dataset}", *point], check=validate)
+                              f"data={run.dataset}", *point], check=hydra_configs.validate)
             if run.sweep is not None:
                 check_sweep_point(plain, self.sweep_config(run.sweep, run.preset))
             return plain
@@ -475,7 +475,7 @@ class Plan:
         """The resolved config of one HMC run (conf/hmc.yaml), validated."""
         try:
             return composed([*self.hmc_override_list, f"hmc_target={target}", f"preset={preset}"], "hmc",
-                            validate_hmc)
+                            hydra_configs.validate_hmc)
         except ConfigError as error:
             raise ConfigError(f"hmc_target={target} preset={preset}: {error}") from None
 
@@ -500,7 +500,7 @@ class Plan:
         """The resolved config of one RNN-RBM run (conf/rnnrbm.yaml), validated."""
         try:
             return composed([*self.music_override_list, f"data={dataset}", f"preset={preset}",
-                             f"rnnrbm_variant={variant}"], "rnnrbm", validate_music)
+                             f"rnnrbm_variant={variant}"], "rnnrbm", hydra_configs.validate_music)
         except ConfigError as error:
             raise ConfigError(f"rnnrbm data={dataset} preset={preset} rnnrbm_variant={variant}: {error}") from None
 
@@ -573,7 +573,7 @@ class Plan:
     def sweep_config(self, sweep: str, preset: str) -> dict:
         """A sweep's model and axes (conf/sweep.yaml with the preset's grid), validated."""
         try:
-            return composed([f"sweep={sweep}", f"preset={preset}"], "sweep", validate_sweep)
+            return composed([f"sweep={sweep}", f"preset={preset}"], "sweep", hydra_configs.validate_sweep)
         except ConfigError as error:
             raise ConfigError(f"sweep={sweep} preset={preset}: {error}") from None
 
@@ -612,7 +612,7 @@ class Plan:
         """The resolved likelihood settings of a preset (conf/likelihood.yaml), validated."""
         try:
             return composed([*self.likelihood_override_list, f"preset={preset}"], "likelihood",
-                            validate_likelihood)
+                            hydra_configs.validate_likelihood)
         except ConfigError as error:
             raise ConfigError(f"likelihood preset={preset}: {error}") from None
 
