@@ -15,6 +15,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -175,21 +176,27 @@ def _dry_run(env: dict[str, str], options: list[str], targets: list[str], home: 
 DRY_RUNS = _dry_runs()
 
 
+# The reader's home of the shown commands (``~/my_conf``), at a fixed place: the workflow keeps composed
+# configs keyed by DLTUTORIALS_* variables, so a fixed path composes once, not once per session.
+HOME = Path(tempfile.gettempdir()) / "dltutorials-docs-home"
+
+
 def test_the_docs_show_snakemake_commands():
     assert sum(len(shown) for *_, shown in DRY_RUNS) >= 20, "the parser found too few snakemake commands"
 
 
+# About a minute in all on 2 cores (12 dry runs), hence slow.
+@pytest.mark.slow
 @pytest.mark.parametrize(("env", "options", "targets", "shown"), DRY_RUNS,
                          ids=[" ".join([*targets, *options])[:80] or "the default target"
                               for _, options, targets, _ in DRY_RUNS])
 def test_each_snakemake_command_dry_runs(env, options, targets, shown, tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    _home_files(home)
-    result = _dry_run(env, options, targets, home, tmp_path_factory.mktemp("workflow"))
+    _home_files(HOME)
+    result = _dry_run(env, options, targets, HOME, tmp_path_factory.mktemp("workflow"))
     if result.returncode == 0:
         return
     failing = [f"{page}: snakemake {' '.join(arguments)}" for page, arguments in shown
-               if _dry_run(env, *_split(arguments), home, tmp_path_factory.mktemp("workflow")).returncode]
+               if _dry_run(env, *_split(arguments), HOME, tmp_path_factory.mktemp("workflow")).returncode]
     pytest.fail("the dry run of these commands the docs show fails:\n" + "\n".join(failing) + "\n"
                 + result.stdout[-2000:] + result.stderr[-3000:])
 
