@@ -135,8 +135,8 @@ def test_every_layerwise_job_of_another_dataset_names_it(user_configs, tmp_path)
     dry = snakemake(tmp_path, f"results/tiny/{DATASET}/dbn.csv", f"results/{DATASET}/figures/dbn_filters.png",
                     "-n", "--quiet", "rules")
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", dry.stdout + dry.stderr, flags=re.M))
-    assert counts == {"download": "1", "prepare": "1", "pretrain_layer_on_dataset": "3", "encode_layer_on_dataset": "1",
-                      "train_on_dataset": "1", "table_on_dataset": "1", "figure_paper_on_dataset": "1", "total": "9"}
+    assert counts == {"download": "1", "prepare": "1", "pretrain_layer": "3", "encode_layer": "1", "train": "1",
+                      "table": "1", "layer_figure": "1", "total": "9"}
     listed = snakemake(tmp_path, "-n", f"results/tiny/{DATASET}/dbn.csv").stdout
     assert f"results/runs/tiny/dbn/{DATASET}/seed1234/layer2/layer.pt" in listed
     assert f"results/runs/tiny/dbn/{DATASET}/seed1234/layer1/codes.npy" in listed

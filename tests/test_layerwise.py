@@ -244,7 +244,7 @@ def test_a_job_killed_inside_training_or_saving_leaves_nothing_half_done(tiny_ru
     args = ["results/tiny/sda.csv", "--config", "preset=tiny", "models=[sda]", "seeds=[7]",
             "overrides=[data.datamodule.train_subset=10000,model.pretrain.batch_size=1,model.pretrain.epochs=3]"]
     run = workdir / "results/runs/tiny/sda/seed7"
-    layer2_log = workdir / "results/logs/pretrain_tiny_sda_seed7_layer2.log"
+    layer2_log = workdir / "results/logs/pretrain/tiny/sda/seed7/layer2.log"
 
     def layer2_finished_an_epoch():
         return layer2_log.exists() and "pretraining epoch 1," in layer2_log.read_text()

@@ -161,7 +161,7 @@ def test_a_job_failing_under_slurm_fails_the_workflow_and_the_fixed_rerun_redoes
     assert rule == "train", "only fine-tuning reads the setting"
     assert cluster.completed_jobs()[job_id]["JobState"] == "FAILED"
     assert "Error in rule train" in output and str(slurm_log) in output, "the error names the SLURM log"
-    rule_log = "results/logs/train_tiny_dbn_seed1234.log"
+    rule_log = "results/logs/train/tiny/dbn/seed1234.log"
     assert rule_log in output, "and the job's own log"
     assert "not_a_setting" in (workdir / rule_log).read_text()
     assert not (workdir / RUN_DIR / "metrics.json").exists() and not (workdir / RUN_DIR / "model.ckpt").exists()
@@ -198,7 +198,7 @@ def test_every_rule_is_local_or_has_its_cluster_resources():
     for name in heavy:
         assert set(resources[name]) == {"runtime", "mem_mb", "cpus_per_task"}, name
         assert resources[name]["cpus_per_task"] == "threads", "SLURM gives a job the CPUs of its threads"
-    assert {"download", "prepare", "table", "figure", "curve", "headline", "tutorial_table"} <= {
+    assert {"download", "prepare", "table", "layer_figure", "curve", "headline", "tutorial_table"} <= {
         name for name, local in rules.items() if local}
     assert {"train", "pretrain_layer", "encode_layer", "sample_hmc", "train_rnnrbm"} <= set(heavy)
 

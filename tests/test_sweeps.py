@@ -31,9 +31,9 @@ def test_each_pretraining_value_pretrains_one_stack_that_every_fine_tuning_share
                                                                                   n_pretrain, n_finetune):
     n_seeds = len(seeds.split(","))
     counts = job_counts(snakemake(tmp_path, target, "-n", "--quiet", "rules", "--config", f"seeds={seeds}"))
-    assert counts == {"download": 1, "prepare": 1, "sweep_pretrain_layer": n_pretrain * layers * n_seeds,
-                      "sweep_encode_layer": n_pretrain * (layers - 1) * n_seeds,
-                      "sweep_train": n_pretrain * n_finetune * n_seeds, "sweep_table": 1, "sweep_figure": 1,
+    assert counts == {"download": 1, "prepare": 1, "pretrain_layer": n_pretrain * layers * n_seeds,
+                      "encode_layer": n_pretrain * (layers - 1) * n_seeds,
+                      "train": n_pretrain * n_finetune * n_seeds, "sweep_table": 1, "sweep_figure": 1,
                       "total": 4 + n_pretrain * (2 * layers - 1 + n_finetune) * n_seeds}
 
 
@@ -120,7 +120,7 @@ def test_a_fine_tuning_setting_reruns_the_fine_tunings_only(tiny_sweep):
     assert "Nothing to be done" in unchanged.stdout + unchanged.stderr
     changed = snakemake(workdir, target, "-n", "--quiet", "rules", *config, "models=[dbn]",  # models with the key
                         "overrides=[model.max_epochs=3]")
-    assert job_counts(changed) == {"sweep_train": 4, "sweep_table": 1, "sweep_figure": 1, "total": 6}
+    assert job_counts(changed) == {"train": 4, "sweep_table": 1, "sweep_figure": 1, "total": 6}
 
 
 @pytest.mark.slow

@@ -183,7 +183,7 @@ def test_a_sampler_setting_reruns_the_hmc_runs_only(tiny_run):
     changed = snakemake(workdir, "-n", "--quiet", "rules", "--config", "preset=tiny", f"data_mirror={mirror_url}",
                         "overrides=[sampler.n_steps=10]")
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", changed.stdout + changed.stderr, flags=re.M))
-    assert counts == {"sample_hmc": "3", "table": "1", "figure_hmc": "2", "tutorial_table": "1", "all": "1",
+    assert counts == {"sample_hmc": "3", "table": "1", "hmc_figure": "2", "tutorial_table": "1", "all": "1",
                       "total": "8"}
 
 
@@ -234,7 +234,7 @@ def snakemake_any_cores(workdir, *args):
     return result.stdout + result.stderr
 
 
-# What `snakemake --lint` may report, each justified in workflow/rules/common.smk next to the variable.
+# What `snakemake --lint` may report, each justified in dltutorials.workflow.plan's docstring (and docs/design.md).
 JUSTIFIED_LINTS = {"Specify a conda environment or container for each rule."} | {
     f"Shell command directly uses variable {name} from outside of the rule"
     for name in ("PYTHON", "OVERRIDES", "HMC_OVERRIDES", "MUSIC_OVERRIDES", "LIKELIHOOD_OVERRIDES", "MIRROR_ENV")}
