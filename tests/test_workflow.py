@@ -219,7 +219,7 @@ def test_threads_per_model_from_the_command_line(tmp_path):
     args = ["-n", "--cores", "8", "results/lenet.csv", "results/logreg.csv",
             "--config", "cap_cores_at_machine=false", "threads={default: 1, lenet: 4}"]
     output = snakemake_any_cores(tmp_path, *args)
-    threads = dict(re.findall(r"^rule train:\n(?:    .*\n)*?    wildcards: preset=paper, model=(\w+).*\n"
+    threads = dict(re.findall(r"^rule train:\n(?:    .*\n)*?    wildcards: run=paper/(\w+)/seed\d+.*\n"
                               r"(?:    (?!threads).*\n)*    threads: (\d+)", output, flags=re.M))
     assert threads == {"lenet": "4"}, "logreg keeps the default: one thread, which Snakemake does not print"
     refused = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "-n", "results/lenet.csv",
