@@ -4,6 +4,7 @@
 #   make test        the test suite (what CI runs)
 #   make bench       benchmarks against baselines -> results/bench.csv
 #   make readme-results  copy results/tutorial_table.md (built by make reproduce) into README.md
+#   make same-numbers BASE=<commit>  the tiny and quick tables of BASE and of this tree, compared digit for digit
 
 PYTHON ?= python3
 VENV := .venv
@@ -17,7 +18,7 @@ SNAKEMAKE := $(BIN)/snakemake --workflow-profile workflow/profiles/default $(if 
 # (an existing .venv is kept as it is: remove it to switch builds)
 TORCH ?= torch==2.13.0
 
-.PHONY: venv reproduce quick test bench lint readme-results clean
+.PHONY: venv reproduce quick test bench lint readme-results same-numbers clean
 
 venv: $(BIN)/snakemake
 
@@ -48,8 +49,30 @@ bench: venv
 readme-results: venv
 	$(BIN)/python -m dltutorials.readme README.md results/tutorial_table.md
 
+# A restructuring changes no number: the tiny and quick presets' tables (every model, the likelihoods, the
+# sweep) built at BASE and in this working tree, each with its own code and configs, then compared digit for
+# digit, times, commits and versions aside (dltutorials.numbers). About twice `make quick` of wall time.
+BASE ?= HEAD
+MIRROR ?= $(abspath ../shared/data)
+NUMBERS := $(abspath .numbers)
+NUMBER_TARGETS := results/tiny/rbm_likelihood.csv results/tiny/rnnrbm_likelihood.csv results/tiny/sweeps/dbn_lr.png
+define build_numbers # <tree> <results folder>
+	cd $(1) && for preset in tiny quick; do PYTHONPATH=$(1)/src DLTUTORIALS_CACHE_DIR=$(2)/.cache \
+		$(abspath $(BIN))/snakemake --workflow-profile $(1)/workflow/profiles/default $(if $(CORES),--cores $(CORES)) \
+		--directory $(2) $$( [ $$preset = tiny ] && echo all $(NUMBER_TARGETS) ) \
+		--config preset=$$preset data_mirror=$(MIRROR) \
+		|| exit 1; done
+endef
+
+same-numbers: venv
+	rm -rf $(NUMBERS) && git worktree prune && git worktree add --detach $(NUMBERS)/base $(BASE)
+	$(call build_numbers,$(NUMBERS)/base,$(NUMBERS)/base_run)
+	$(call build_numbers,$(CURDIR),$(NUMBERS)/this_run)
+	$(BIN)/python -m dltutorials.numbers $(NUMBERS)/base_run/results $(NUMBERS)/this_run/results
+
 lint: venv
 	$(BIN)/ruff check src tests bench
 
 clean:
-	rm -rf results .snakemake
+	rm -rf results .snakemake .numbers
+	git worktree prune
