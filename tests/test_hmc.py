@@ -218,7 +218,7 @@ def test_float64_by_config(tmp_path):
     ("chains.burnin=-1", "chains.burnin must be an integer >= 0, got -1"),
     ("dtype=float16", "dtype must be float32 or float64, got 'float16'"),
     ("trainer.precision=16-mixed", "trainer.precision must be 32-true"),
-    ("hmc_target.distribution.dim=five", "hmc_target.distribution.dim must be a number, got 'five'"),
+    ("hmc_target.distribution.dim=five", "hmc_target.distribution.dim must be an integer, got 'five'"),
 ])
 def test_bad_settings_are_refused_naming_the_key(tmp_path, override, message):
     cfg = compose(["hmc_target=gaussian_5d", override], config_name="hmc")

@@ -7,7 +7,9 @@ Two rules, checked on every module under ``src/dltutorials``:
    What two modules share is public and documented where it is defined.
 2. The models are a layer of their own: a module under ``dltutorials/models/`` imports from
    ``dltutorials.models`` itself and the ground modules only, ``dltutorials.kernels`` (the fused CPU
-   kernels) and ``dltutorials.atomic`` (atomic file writes), which import nothing of the package.
+   kernels), ``dltutorials.atomic`` (atomic file writes) and ``dltutorials.fields`` (the types and bounds
+   of settings: a model's constructor declares its arguments with them, and the config's validation
+   reads that same declaration), which import nothing of the package.
    Never from ``dltutorials.training``, ``.stages``, ``.data``, ``.sampling``, ``.config``,
    ``.workflow`` or any other package module: those build on the models, not the other way round.
 """
@@ -20,8 +22,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "dltutorials"
-MODELS_MAY_IMPORT = ("dltutorials.models", "dltutorials.kernels", "dltutorials.atomic")
-GROUND = ("dltutorials.kernels", "dltutorials.atomic")
+MODELS_MAY_IMPORT = ("dltutorials.models", "dltutorials.kernels", "dltutorials.atomic", "dltutorials.fields")
+GROUND = ("dltutorials.kernels", "dltutorials.atomic", "dltutorials.fields")
 
 
 def module_name(path: Path) -> str:

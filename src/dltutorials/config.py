@@ -7,7 +7,6 @@ the tests; ``validate`` rejects bad values before any training starts.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import os
 import shutil
@@ -23,6 +22,9 @@ from hydra import initialize_config_dir
 from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
+# ConfigError is defined in the ground module that checks the declared settings; imported from here as ever.
+from dltutorials.fields import ConfigError, check_section
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = PROJECT_ROOT / "conf"
 
@@ -32,10 +34,6 @@ CONFIG_DIR = PROJECT_ROOT / "conf"
 USER_CONFIG_ENV = "DLTUTORIALS_CONFIG_DIR"
 # The tutorial's dataset: its results keep the paths they always had, those of any other dataset name it.
 TUTORIAL_DATASET = "mnist"
-
-
-class ConfigError(ValueError):
-    """A setting that cannot work; the message names its full key."""
 
 
 def dataset_folder(dataset: str) -> str:
@@ -200,26 +198,14 @@ def _walk(node: Any, prefix: str):
 
 
 def _check_constructor_arguments(key: str, section: dict) -> None:
-    """Every argument must exist in the class's signature, with a value of the annotated type."""
+    """Every argument must be a parameter of the class ``_target_`` names, with a value its annotation
+    allows (``dltutorials.fields``: the class declares its arguments' types and bounds once)."""
     target = section.get("_target_")
     try:
         cls = get_class(target)
     except Exception as error:  # hydra wraps import errors in several types
         raise ConfigError(f"{key}._target_: cannot import {target!r} ({error})") from None
-    parameters = inspect.signature(cls).parameters
-    for name, value in section.items():
-        if name == "_target_":
-            continue
-        if name not in parameters:
-            raise ConfigError(f"{key}.{name} is not a parameter of {cls.__name__} "
-                              f"(expected one of {sorted(parameters)})")
-        annotation = str(parameters[name].annotation)
-        if annotation in ("float", "int") and not _is_number(value):
-            raise ConfigError(f"{key}.{name} must be a number, got {value!r}")
-        if annotation == "str" and not isinstance(value, str):
-            raise ConfigError(f"{key}.{name} must be a string, got {value!r}")
-        if annotation == "bool" and not isinstance(value, bool):
-            raise ConfigError(f"{key}.{name} must be true or false, got {value!r}")
+    check_section(key, section, cls)
 
 
 def per_layer_settings(pretrain: Any, k: int) -> dict:
@@ -316,19 +302,15 @@ def validate(cfg: DictConfig) -> dict:
 
 def validate_hmc(cfg: DictConfig) -> dict:
     """Resolve and check a hybrid Monte-Carlo run (``conf/hmc.yaml``); returns the plain dict. Raises ConfigError."""
-    from dltutorials.sampling.hmc import HMCSettings
+    from dltutorials.sampling.hmc import Chains, HMCSettings
 
     plain = _resolved(cfg, ("hmc_target", "sampler", "chains", "trainer", "paths"))
+    check_section("sampler", plain["sampler"], HMCSettings)
     try:
         HMCSettings(**plain["sampler"])
-    except TypeError as error:  # an unknown or missing key
-        raise ConfigError(f"sampler: {error}".replace("HMCSettings.__init__() ", "")) from None
-    except ValueError as error:
+    except ValueError as error:  # what no single field says (stepsize_max >= stepsize_min)
         raise ConfigError(f"sampler.{error}") from None
-    for key, smallest in (("n_chains", 1), ("burnin", 0), ("n_samples", 2)):
-        value = plain["chains"].get(key)
-        if not isinstance(value, int) or isinstance(value, bool) or value < smallest:
-            raise ConfigError(f"chains.{key} must be an integer >= {smallest}, got {value!r}")
+    check_section("chains", plain["chains"], Chains, required=True)
     if plain.get("dtype") not in ("float32", "float64"):
         raise ConfigError(f"dtype must be float32 or float64, got {plain.get('dtype')!r}")
     _check_trainer(plain["trainer"])

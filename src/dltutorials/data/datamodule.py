@@ -26,6 +26,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from dltutorials.data.midi import load_tunes
 from dltutorials.data.prepare import load_split
+from dltutorials.fields import PositiveInt, check_arguments
 
 
 def chunk_bounds(n_batches: int, align: int, max_chunk: int) -> list[tuple[int, int]]:
@@ -81,9 +82,10 @@ class MinibatchDataModule(L.LightningDataModule):
     so that every validation point ends a chunk.
     """
 
-    def __init__(self, data_dir: str | Path, batch_size: int, updates_per_step: int = 250,
-                 eval_batch_size: int = 2000, train_subset: int | None = None,
+    def __init__(self, data_dir: str | Path, batch_size: PositiveInt, updates_per_step: PositiveInt = 250,
+                 eval_batch_size: PositiveInt = 2000, train_subset: PositiveInt | None = None,
                  tutorial_evaluation: bool = True) -> None:
+        check_arguments(MinibatchDataModule, locals())
         super().__init__()
         self.data_dir = Path(data_dir)
         self.batch_size = batch_size

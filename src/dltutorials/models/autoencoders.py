@@ -30,10 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from dltutorials.fields import Gradient, NonNegativeFloat, PositiveFloat, PositiveInt, Probability, check_arguments
 from dltutorials.kernels import fusable, tied_autoencoder_pass
 from dltutorials.models.layer import PretrainedLayer
-
-GRADIENTS = ("explicit", "autograd")
 
 
 class TiedAutoencoder(PretrainedLayer):
@@ -42,9 +41,9 @@ class TiedAutoencoder(PretrainedLayer):
     Subclasses implement ``update(x)``.
     """
 
-    def __init__(self, n_visible: int, n_hidden: int, learning_rate: float, gradient: str = "explicit") -> None:
-        if gradient not in GRADIENTS:
-            raise ValueError(f"gradient must be one of {list(GRADIENTS)}, got {gradient!r}")
+    def __init__(self, n_visible: PositiveInt, n_hidden: PositiveInt, learning_rate: PositiveFloat,
+                 gradient: Gradient = "explicit") -> None:
+        check_arguments(TiedAutoencoder, locals())
         super().__init__(n_visible, n_hidden, learning_rate)
         self.gradient = gradient
 
@@ -117,10 +116,9 @@ class DenoisingAutoencoder(TiedAutoencoder):
     7.3): 784-500, learning rate 0.1, batch 20, 15 epochs, corruption 0 or 0.3.
     """
 
-    def __init__(self, n_visible: int, n_hidden: int, learning_rate: float, corruption_level: float = 0.0,
-                 gradient: str = "explicit") -> None:
-        if not 0.0 <= corruption_level < 1.0:
-            raise ValueError(f"corruption_level must be in [0, 1), got {corruption_level!r}")
+    def __init__(self, n_visible: PositiveInt, n_hidden: PositiveInt, learning_rate: PositiveFloat,
+                 corruption_level: Probability = 0.0, gradient: Gradient = "explicit") -> None:
+        check_arguments(DenoisingAutoencoder, locals())
         super().__init__(n_visible, n_hidden, learning_rate, gradient)
         self.save_hyperparameters()
         self.corruption_level = float(corruption_level)
@@ -188,10 +186,9 @@ class ContractiveAutoencoder(TiedAutoencoder):
         ||J(x)||_F^2 = sum_j (h_j (1 - h_j))^2 * sum_i W_ji^2.
     """
 
-    def __init__(self, n_visible: int, n_hidden: int, learning_rate: float, contraction_level: float = 0.1,
-                 gradient: str = "explicit") -> None:
-        if not contraction_level >= 0.0:
-            raise ValueError(f"contraction_level must be >= 0, got {contraction_level!r}")
+    def __init__(self, n_visible: PositiveInt, n_hidden: PositiveInt, learning_rate: PositiveFloat,
+                 contraction_level: NonNegativeFloat = 0.1, gradient: Gradient = "explicit") -> None:
+        check_arguments(ContractiveAutoencoder, locals())
         super().__init__(n_visible, n_hidden, learning_rate, gradient)
         self.save_hyperparameters()
         self.contraction_level = float(contraction_level)

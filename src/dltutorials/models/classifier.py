@@ -23,12 +23,15 @@ W (``dltutorials.kernels``), instead of one pass for each.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import lightning as L
 import torch
 import torch.nn.functional as F
 import torchmetrics
 from torch import Tensor, nn
 
+from dltutorials.fields import Gradient, NonNegativeFloat, OneOf, PositiveFloat, PositiveInt, check_arguments
 from dltutorials.kernels import descend_and_forward, fusable, propagate_and_descend
 from dltutorials.models.functional import affine, glorot_uniform_
 
@@ -44,9 +47,8 @@ class LogisticLayer(nn.Linear):
 class TanhOrSigmoidLayer(nn.Linear):
     """Hidden layer h = s(W x + b) with Glorot-uniform weights, x4 for the sigmoid (section 5.2)."""
 
-    def __init__(self, n_in: int, n_out: int, activation: str = "tanh") -> None:
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    def __init__(self, n_in: PositiveInt, n_out: PositiveInt, activation: Activation = "tanh") -> None:
+        check_arguments(TanhOrSigmoidLayer, locals())
         self.activation = activation
         super().__init__(n_in, n_out)
 
@@ -60,11 +62,11 @@ class TanhOrSigmoidLayer(nn.Linear):
 
 
 ACTIVATIONS = {"tanh": torch.tanh, "sigmoid": torch.sigmoid}
+Activation = Annotated[str, OneOf(tuple(ACTIVATIONS))]
 # g * s'(z) written with the unit's output a = s(z), g (1 - a^2) for tanh and g a (1 - a) for the
 # sigmoid, in one kernel each (autograd's own backward of tanh and sigmoid; a third of the
 # operations of the three-step product, equal to it up to float rounding)
 BACKPROPAGATE = {"tanh": torch.ops.aten.tanh_backward, "sigmoid": torch.ops.aten.sigmoid_backward}
-GRADIENTS = ("explicit", "autograd")
 
 
 class TutorialClassifier(L.LightningModule):
@@ -79,7 +81,9 @@ class TutorialClassifier(L.LightningModule):
 
     automatic_optimization = False
 
-    def __init__(self, learning_rate: float, l1_reg: float = 0.0, l2_reg: float = 0.0, n_out: int = 10) -> None:
+    def __init__(self, learning_rate: PositiveFloat, l1_reg: NonNegativeFloat = 0.0, l2_reg: NonNegativeFloat = 0.0,
+                 n_out: PositiveInt = 10) -> None:
+        check_arguments(TutorialClassifier, locals())
         super().__init__()
         self.learning_rate = learning_rate
         self.l1_reg = l1_reg
@@ -177,10 +181,9 @@ class DenseClassifier(TutorialClassifier):
     bottom first; empty for logistic regression) and ``self.logistic``.
     """
 
-    def __init__(self, learning_rate: float, l1_reg: float = 0.0, l2_reg: float = 0.0, n_out: int = 10,
-                 gradient: str = "explicit") -> None:
-        if gradient not in GRADIENTS:
-            raise ValueError(f"gradient must be one of {list(GRADIENTS)}, got {gradient!r}")
+    def __init__(self, learning_rate: PositiveFloat, l1_reg: NonNegativeFloat = 0.0, l2_reg: NonNegativeFloat = 0.0,
+                 n_out: PositiveInt = 10, gradient: Gradient = "explicit") -> None:
+        check_arguments(DenseClassifier, locals())
         super().__init__(learning_rate, l1_reg, l2_reg, n_out)
         self.gradient = gradient
 

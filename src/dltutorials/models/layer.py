@@ -13,6 +13,7 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
+from dltutorials.fields import PositiveFloat, PositiveInt, check_arguments
 from dltutorials.models.functional import affine, glorot_uniform_
 
 
@@ -27,7 +28,8 @@ class PretrainedLayer(L.LightningModule):
 
     automatic_optimization = False
 
-    def __init__(self, n_visible: int, n_hidden: int, learning_rate: float) -> None:
+    def __init__(self, n_visible: PositiveInt, n_hidden: PositiveInt, learning_rate: PositiveFloat) -> None:
+        check_arguments(PretrainedLayer, locals())
         super().__init__()
         self.n_visible, self.n_hidden, self.learning_rate = n_visible, n_hidden, learning_rate
         self.weight = nn.Parameter(torch.empty(n_hidden, n_visible))

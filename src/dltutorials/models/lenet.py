@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dltutorials.fields import NonNegativeFloat, PositiveFloat, PositiveInt, check_arguments
 from dltutorials.models.classifier import LogisticLayer, TanhOrSigmoidLayer, TutorialClassifier
 
 
@@ -38,15 +39,16 @@ class LeNet(TutorialClassifier):
     def __init__(
         self,
         image_shape: tuple[int, int, int] | list[int],
-        n_out: int,
-        learning_rate: float,
+        n_out: PositiveInt,
+        learning_rate: PositiveFloat,
         n_kerns: tuple[int, int] | list[int] = (20, 50),
-        filter_size: int = 5,
-        pool_size: int = 2,
-        n_hidden: int = 500,
-        l1_reg: float = 0.0,
-        l2_reg: float = 0.0,
+        filter_size: PositiveInt = 5,
+        pool_size: PositiveInt = 2,
+        n_hidden: PositiveInt = 500,
+        l1_reg: NonNegativeFloat = 0.0,
+        l2_reg: NonNegativeFloat = 0.0,
     ) -> None:
+        check_arguments(LeNet, locals())
         super().__init__(learning_rate, l1_reg, l2_reg, n_out)
         self.save_hyperparameters()
         channels, height, width = image_shape

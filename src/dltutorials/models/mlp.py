@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dltutorials.models.classifier import DenseClassifier, LogisticLayer, TanhOrSigmoidLayer
+from dltutorials.fields import Gradient, NonNegativeFloat, PositiveFloat, PositiveInt, check_arguments
+from dltutorials.models.classifier import Activation, DenseClassifier, LogisticLayer, TanhOrSigmoidLayer
 
 
 class MLP(DenseClassifier):
@@ -14,15 +15,16 @@ class MLP(DenseClassifier):
 
     def __init__(
         self,
-        n_in: int,
-        n_hidden: int,
-        n_out: int,
-        learning_rate: float,
-        l1_reg: float = 0.0,
-        l2_reg: float = 0.0,
-        activation: str = "tanh",
-        gradient: str = "explicit",
+        n_in: PositiveInt,
+        n_hidden: PositiveInt,
+        n_out: PositiveInt,
+        learning_rate: PositiveFloat,
+        l1_reg: NonNegativeFloat = 0.0,
+        l2_reg: NonNegativeFloat = 0.0,
+        activation: Activation = "tanh",
+        gradient: Gradient = "explicit",
     ) -> None:
+        check_arguments(MLP, locals())
         super().__init__(learning_rate, l1_reg, l2_reg, n_out, gradient)
         self.save_hyperparameters()
         self.hidden = TanhOrSigmoidLayer(n_in, n_hidden, activation)

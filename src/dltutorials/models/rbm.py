@@ -29,17 +29,26 @@ default, where the update is exactly the tutorial's.
 
 from __future__ import annotations
 
-import numbers
+from typing import Annotated
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from dltutorials.fields import (
+    Gradient,
+    NonNegativeFloat,
+    NonNegativeInt,
+    OneOf,
+    PositiveFloat,
+    PositiveInt,
+    Probability,
+    check_arguments,
+)
 from dltutorials.models.functional import PARAMETERS, affine, bernoulli
 from dltutorials.models.layer import PretrainedLayer
 
-GRADIENTS = ("explicit", "autograd")
-LEARNING_RATE_DECAYS = ("none", "linear")
+LearningRateDecay = Annotated[str, OneOf(("none", "linear"))]
 
 
 class RBM(PretrainedLayer):
@@ -69,28 +78,15 @@ class RBM(PretrainedLayer):
             of E is lr (1 - e / E), reaching lr / E in the last epoch.
     """
 
-    def __init__(self, n_visible: int, n_hidden: int, learning_rate: float, cd_k: int = 1,
-                 persistent: bool = False, gradient: str = "explicit", weight_decay: float = 0.0,
-                 momentum: float = 0.0, initial_momentum: float = 0.0, initial_momentum_epochs: int = 0,
-                 learning_rate_decay: str = "none", cd_k_initial: int | None = None) -> None:
-        if not isinstance(cd_k, numbers.Integral) or cd_k < 1:
-            raise ValueError(f"cd_k must be an integer >= 1, got {cd_k!r}")
-        if cd_k_initial is not None and not (isinstance(cd_k_initial, numbers.Integral)
-                                             and 1 <= cd_k_initial <= cd_k):
+    def __init__(self, n_visible: PositiveInt, n_hidden: PositiveInt, learning_rate: PositiveFloat,
+                 cd_k: PositiveInt = 1, persistent: bool = False, gradient: Gradient = "explicit",
+                 weight_decay: NonNegativeFloat = 0.0, momentum: Probability = 0.0,
+                 initial_momentum: Probability = 0.0, initial_momentum_epochs: NonNegativeInt = 0,
+                 learning_rate_decay: LearningRateDecay = "none", cd_k_initial: PositiveInt | None = None) -> None:
+        check_arguments(RBM, locals())
+        if cd_k_initial is not None and cd_k_initial > cd_k:
             raise ValueError(f"cd_k_initial must be null or an integer from 1 to cd_k ({cd_k}), "
                              f"got {cd_k_initial!r}")
-        if gradient not in GRADIENTS:
-            raise ValueError(f"gradient must be one of {list(GRADIENTS)}, got {gradient!r}")
-        if learning_rate_decay not in LEARNING_RATE_DECAYS:
-            raise ValueError(f"learning_rate_decay must be one of {list(LEARNING_RATE_DECAYS)}, "
-                             f"got {learning_rate_decay!r}")
-        if not weight_decay >= 0:
-            raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
-        for name, value in (("momentum", momentum), ("initial_momentum", initial_momentum)):
-            if not 0 <= value < 1:
-                raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-        if not isinstance(initial_momentum_epochs, numbers.Integral) or initial_momentum_epochs < 0:
-            raise ValueError(f"initial_momentum_epochs must be an integer >= 0, got {initial_momentum_epochs!r}")
         super().__init__(n_visible, n_hidden, learning_rate)  # W ~ U(+-4 sqrt(6/(nv+nh))), biases zero
         self.save_hyperparameters()
         self.cd_k, self.cd_k_initial = cd_k, cd_k_initial

@@ -33,32 +33,20 @@ through time.
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable
+from typing import Annotated
 
 import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dltutorials.fields import Bounds, Count, Gradient, PositiveFloat, PositiveInt, Probability, check_arguments
 from dltutorials.models import functional
 
 Sampler = Callable[[Tensor], Tensor]
-GRADIENTS = ("autograd", "explicit")
-
-
-def _check_int(name: str, value, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
-def _check_real(name: str, value, low: float, high: float = math.inf, low_open: bool = True) -> None:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) \
-        and (value > low if low_open else value >= low) and value < high
-    if not ok:
-        interval = f"{'(' if low_open else '['}{low}, {high})"
-        raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
+# the largest gradient norm of an update (None: not clipped)
+GradientClip = Annotated[float, Bounds(gt=0, says="a norm > 0")] | None
 
 
 class RNNRBM(L.LightningModule):
@@ -88,22 +76,13 @@ class RNNRBM(L.LightningModule):
 
     automatic_optimization = False
 
-    def __init__(self, n_visible: int = 88, n_hidden: int = 150, n_hidden_recurrent: int = 100,
-                 learning_rate: float = 0.001, cd_k: int = 15, sequence_length: int = 100,
-                 learn_initial_state: bool = False, momentum: float = 0.0, nesterov: bool = False,
-                 gradient_clip: float | None = None, gradient: str = "explicit") -> None:
-        for name, value in (("n_visible", n_visible), ("n_hidden", n_hidden),
-                            ("n_hidden_recurrent", n_hidden_recurrent), ("cd_k", cd_k),
-                            ("sequence_length", sequence_length)):
-            _check_int(name, value)
-        _check_real("learning_rate", learning_rate, 0.0)
-        _check_real("momentum", momentum, 0.0, 1.0, low_open=False)
+    def __init__(self, n_visible: PositiveInt = 88, n_hidden: PositiveInt = 150, n_hidden_recurrent: Count = 100,
+                 learning_rate: PositiveFloat = 0.001, cd_k: PositiveInt = 15, sequence_length: Count = 100,
+                 learn_initial_state: bool = False, momentum: Probability = 0.0, nesterov: bool = False,
+                 gradient_clip: GradientClip = None, gradient: Gradient = "explicit") -> None:
+        check_arguments(RNNRBM, locals())
         if nesterov and momentum == 0:
             raise ValueError("nesterov=True needs a momentum > 0")
-        if gradient_clip is not None:
-            _check_real("gradient_clip", gradient_clip, 0.0)
-        if gradient not in GRADIENTS:
-            raise ValueError(f"gradient must be one of {list(GRADIENTS)}, got {gradient!r}")
         super().__init__()
         self.save_hyperparameters()
         self.n_visible, self.n_hidden, self.n_hidden_recurrent = n_visible, n_hidden, n_hidden_recurrent
@@ -316,7 +295,8 @@ class RNNRBM(L.LightningModule):
 
     # -- sampling and evaluation --------------------------------------------
     @torch.no_grad()
-    def generate(self, n_frames: int = 200, gibbs_steps: int = 25, n_sequences: int | None = None) -> Tensor:
+    def generate(self, n_frames: PositiveInt = 200, gibbs_steps: PositiveInt = 25,
+                 n_sequences: PositiveInt | None = None) -> Tensor:
         """A sampled piano roll (n_frames, n_visible) of 0/1, or (n_sequences, n_frames, n_visible) for several.
 
         As the tutorial's generate_function: at frame t the RBM's biases
@@ -324,10 +304,7 @@ class RNNRBM(L.LightningModule):
         zeros, and its sample v(t) goes into the recurrence. The sequences
         are independent chains run side by side.
         """
-        _check_int("n_frames", n_frames)
-        _check_int("gibbs_steps", gibbs_steps)
-        if n_sequences is not None:
-            _check_int("n_sequences", n_sequences)
+        check_arguments(RNNRBM.generate, locals())
         batch = 1 if n_sequences is None else n_sequences
         u = self.initial_state.expand(batch, -1)
         zeros = self.weight.new_zeros(batch, self.n_visible)
@@ -341,7 +318,7 @@ class RNNRBM(L.LightningModule):
         return rolls[0] if n_sequences is None else rolls
 
     @torch.no_grad()
-    def evaluate(self, v: Tensor, gibbs_steps: int = 25) -> dict:
+    def evaluate(self, v: Tensor, gibbs_steps: PositiveInt = 25) -> dict:
         """Monitor and frame-level transcription counts on a binary sequence ``v`` (T, n_visible), no update.
 
         Returns ``monitor`` (as ``update``'s: CD-k chain from the data, one
@@ -355,7 +332,7 @@ class RNNRBM(L.LightningModule):
         starts from u(0) at the first frame of ``v``: pass a whole tune to
         predict every frame from its full past.
         """
-        _check_int("gibbs_steps", gibbs_steps)
+        check_arguments(RNNRBM.evaluate, locals())
         v = v.to(self.weight)
         _, bv_t, bh_t = self.recurrence(v)
         v_sample = self.gibbs_chain(v, bv_t, bh_t, self.cd_k)

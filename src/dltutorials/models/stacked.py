@@ -13,14 +13,17 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from dltutorials.fields import Gradient, NonNegativeFloat, PositiveFloat, PositiveInt, check_arguments
 from dltutorials.models.classifier import DenseClassifier, LogisticLayer, TanhOrSigmoidLayer
 
 
 class StackedSigmoidClassifier(DenseClassifier):
     """x -> sigmoid layers of sizes ``hidden_sizes`` -> softmax over ``n_out`` classes."""
 
-    def __init__(self, n_in: int, hidden_sizes: Sequence[int], n_out: int, learning_rate: float,
-                 l1_reg: float = 0.0, l2_reg: float = 0.0, gradient: str = "explicit") -> None:
+    def __init__(self, n_in: PositiveInt, hidden_sizes: Sequence[int], n_out: PositiveInt,
+                 learning_rate: PositiveFloat, l1_reg: NonNegativeFloat = 0.0, l2_reg: NonNegativeFloat = 0.0,
+                 gradient: Gradient = "explicit") -> None:
+        check_arguments(StackedSigmoidClassifier, locals())
         super().__init__(learning_rate, l1_reg, l2_reg, n_out, gradient)
         if not hidden_sizes:
             raise ValueError("hidden_sizes must name at least one hidden layer")

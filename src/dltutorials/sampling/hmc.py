@@ -34,8 +34,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Annotated
 
 import torch
+
+from dltutorials.fields import Bounds, Fraction, PositiveFloat, Probability, check_arguments
 
 Energy = Callable[[torch.Tensor], torch.Tensor]
 
@@ -44,37 +47,30 @@ Energy = Callable[[torch.Tensor], torch.Tensor]
 class HMCSettings:
     """The tutorial's ``HMC_sampler.new_from_shared_positions`` defaults."""
 
-    initial_stepsize: float = 0.01
-    n_steps: int = 20
-    target_acceptance_rate: float = 0.9
-    stepsize_dec: float = 0.98
-    stepsize_min: float = 0.001
-    stepsize_max: float = 0.25
-    stepsize_inc: float = 1.02
-    avg_acceptance_slowness: float = 0.9
+    initial_stepsize: PositiveFloat = 0.01
+    n_steps: Annotated[int, Bounds(ge=1, says="an integer >= 1")] = 20
+    target_acceptance_rate: Annotated[float, Bounds(gt=0, lt=1)] = 0.9
+    stepsize_dec: Fraction = 0.98
+    stepsize_min: PositiveFloat = 0.001
+    stepsize_max: float = 0.25  # >= stepsize_min
+    stepsize_inc: Annotated[float, Bounds(ge=1)] = 1.02
+    avg_acceptance_slowness: Probability = 0.9
     adapt: bool = True  # False: a fixed step size (the benchmark, the bad-step test)
 
     def __post_init__(self) -> None:
-        for name, value in asdict(self).items():
-            if name == "adapt":
-                if not isinstance(value, bool):
-                    raise ValueError(f"adapt must be true or false, got {value!r}")
-            elif not isinstance(value, (int, float)) or isinstance(value, bool):
-                raise ValueError(f"{name} must be a number, got {value!r}")
-        checks = [
-            ("n_steps", isinstance(self.n_steps, int) and not isinstance(self.n_steps, bool) and self.n_steps >= 1,
-             "an integer >= 1"),
-            ("initial_stepsize", self.initial_stepsize > 0, "> 0"),
-            ("stepsize_min", self.stepsize_min > 0, "> 0"),
-            ("stepsize_max", self.stepsize_max >= self.stepsize_min, f">= stepsize_min ({self.stepsize_min})"),
-            ("target_acceptance_rate", 0 < self.target_acceptance_rate < 1, "in (0, 1)"),
-            ("avg_acceptance_slowness", 0 <= self.avg_acceptance_slowness < 1, "in [0, 1)"),
-            ("stepsize_inc", self.stepsize_inc >= 1, ">= 1"),
-            ("stepsize_dec", 0 < self.stepsize_dec <= 1, "in (0, 1]"),
-        ]
-        for name, ok, rule in checks:
-            if not ok:
-                raise ValueError(f"{name} must be {rule}, got {getattr(self, name)!r}")
+        check_arguments(HMCSettings, asdict(self))
+        if not self.stepsize_max >= self.stepsize_min:
+            raise ValueError(f"stepsize_max must be >= stepsize_min ({self.stepsize_min}), got {self.stepsize_max!r}")
+
+
+@dataclass(frozen=True)
+class Chains:
+    """The draws of a run (``chains`` in conf/hmc.yaml): ``burnin`` moves discarded, then ``n_samples`` kept,
+    of ``n_chains`` chains each time (two samples at least: the diagnostics need a variance)."""
+
+    n_chains: Annotated[int, Bounds(ge=1, says="an integer >= 1")]
+    burnin: Annotated[int, Bounds(ge=0, says="an integer >= 0")]
+    n_samples: Annotated[int, Bounds(ge=2, says="an integer >= 2")]
 
 
 def kinetic_energy(vel: torch.Tensor) -> torch.Tensor:

@@ -8,8 +8,12 @@ banana-shaped (non-Gaussian) distribution with closed-form moments.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
 import torch
+
+from dltutorials.fields import Bounds, PositiveFloat, PositiveInt, check_arguments
 
 
 class Target:
@@ -70,7 +74,8 @@ class TutorialGaussian(GaussianTarget):
     """Section 11.3: ``mu = rng.rand(dim) * 10``, ``cov = rng.rand(dim, dim)`` symmetrised with a unit
     diagonal, and the chains start at ``rng.randn(n_chains, dim)``, all from ``RandomState(seed)``."""
 
-    def __init__(self, dim: int = 5, seed: int = 123):
+    def __init__(self, dim: PositiveInt = 5, seed: int = 123):
+        check_arguments(TutorialGaussian, locals())
         self._rng = np.random.RandomState(seed)
         mean = self._rng.rand(dim) * 10
         cov = self._rng.rand(dim, dim)
@@ -89,10 +94,9 @@ class IllConditionedGaussian(GaussianTarget):
     """Zero mean, covariance ``Q diag(v) Q^T`` with variances ``v`` spaced geometrically from
     ``smallest_variance`` to ``smallest_variance * condition_number`` and a random rotation ``Q``."""
 
-    def __init__(self, dim: int = 100, condition_number: float = 1000.0, smallest_variance: float = 0.1,
-                 seed: int = 0):
-        if condition_number < 1:
-            raise ValueError(f"condition_number must be >= 1, got {condition_number}")
+    def __init__(self, dim: PositiveInt = 100, condition_number: Annotated[float, Bounds(ge=1)] = 1000.0,
+                 smallest_variance: PositiveFloat = 0.1, seed: int = 0):
+        check_arguments(IllConditionedGaussian, locals())
         rng = np.random.default_rng(seed)
         rotation, _ = np.linalg.qr(rng.standard_normal((dim, dim)))
         variances = np.geomspace(smallest_variance, smallest_variance * condition_number, dim)
@@ -108,7 +112,8 @@ class Banana(Target):
     with mean 0 and covariance diag(a^2, 1 + 2 a^4 b^2) (Var x1^2 = 2 a^4, Cov(x1, x1^2) = 0).
     """
 
-    def __init__(self, a: float = 2.0, b: float = 0.5):
+    def __init__(self, a: PositiveFloat = 2.0, b: float = 0.5):
+        check_arguments(Banana, locals())
         self.name, self.a, self.b = "banana", a, b
         self.mean = np.zeros(2)
         self.cov = np.diag([a**2, 1 + 2 * a**4 * b**2])

@@ -1,0 +1,118 @@
+"""dltutorials.fields: a setting's type and bounds, declared once, checked by the config and by the class."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import pytest
+
+from dltutorials.config import ConfigError, compose, validate, validate_hmc
+from dltutorials.fields import (
+    Bounds,
+    Count,
+    Fraction,
+    OneOf,
+    PositiveFloat,
+    PositiveInt,
+    Probability,
+    check_arguments,
+    check_section,
+    check_value,
+)
+from dltutorials.models.rbm import RBM
+
+
+@pytest.mark.parametrize("annotation, value, message", [
+    (PositiveInt, 0, "k must be > 0, got 0"),
+    (PositiveInt, 2.0, "k must be an integer, got 2.0"),
+    (PositiveInt, True, "k must be an integer, got True"),
+    (PositiveFloat, "fast", "k must be a number, got 'fast'"),
+    (PositiveFloat, float("inf"), "k must be a finite number, got inf"),
+    (Probability, 1.0, "k must be in [0, 1), got 1.0"),
+    (Fraction, 0, "k must be in (0, 1], got 0"),
+    (Count, 0, "k must be a positive integer, got 0"),
+    (Count | None, "x", "k must be a positive integer or null, got 'x'"),
+    (Annotated[str, OneOf(("a", "b"))], "c", "k must be one of ['a', 'b'], got 'c'"),
+    (Annotated[str, OneOf(("a", "b"))], 3, "k must be a string, got 3"),
+    (bool, "yes", "k must be true or false, got 'yes'"),
+    (Annotated[int, Bounds(ge=0, le=3)], 4, "k must be in [0, 3], got 4"),
+])
+def test_a_value_outside_its_declaration_is_refused_naming_the_key(annotation, value, message):
+    with pytest.raises(ConfigError) as error:
+        check_value("k", value, annotation)
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize("annotation, value", [
+    (PositiveInt, 3), (PositiveFloat, 2), (PositiveFloat, 0.5), (Probability, 0), (Fraction, 1),
+    (PositiveInt | None, None), (bool, False), (list[int], "not checked"),
+])
+def test_a_value_inside_its_declaration_passes_unchanged(annotation, value):
+    check_value("k", value, annotation)  # nothing converted: a float field keeps an int
+
+
+@dataclass
+class Section:
+    size: PositiveInt
+    rate: PositiveFloat = 0.1
+
+
+def test_a_section_is_checked_against_a_dataclass():
+    check_section("a.b", {"size": 3}, Section, required=True)
+    with pytest.raises(ConfigError, match=r"^a\.b\.rate must be > 0, got -1$"):
+        check_section("a.b", {"size": 3, "rate": -1}, Section)
+    with pytest.raises(ConfigError, match=r"^a\.b\.extra is not a parameter of Section"):
+        check_section("a.b", {"size": 3, "extra": 1}, Section)
+    with pytest.raises(ConfigError, match=r"^a\.b\.size is missing"):
+        check_section("a.b", {}, Section, required=True)
+    check_section("a.b", {"extra": 1}, Section, closed=False)
+
+
+def test_a_new_field_is_checked_with_no_other_change():
+    """A setting added to a declaration is checked by the config's validation and by the class alike."""
+
+    @dataclass
+    class Grown(Section):
+        momentum: Probability = 0.0
+
+    with pytest.raises(ConfigError, match=r"^a\.momentum must be in \[0, 1\), got 1\.5$"):
+        check_section("a", {"size": 3, "momentum": 1.5}, Grown)
+
+    class Layer:
+        def __init__(self, n_hidden: PositiveInt, decay: Fraction = 1.0) -> None:
+            check_arguments(Layer, locals())
+
+    with pytest.raises(ValueError, match=r"^decay must be in \(0, 1\], got 2$"):
+        Layer(3, decay=2)
+    with pytest.raises(ConfigError, match=r"^model\.module\.decay must be in \(0, 1\], got 0$"):
+        check_section("model.module", {"n_hidden": 3, "decay": 0}, Layer)
+
+
+def test_a_class_and_the_config_refuse_the_same_value_from_one_declaration():
+    with pytest.raises(ValueError, match=r"^cd_k must be > 0, got 0$"):
+        RBM(4, 3, learning_rate=0.1, cd_k=0)
+    with pytest.raises(ConfigError, match=r"^model\.pretrain\.layer\.cd_k must be > 0, got 0$"):
+        validate(compose(["model=rbm", "model.pretrain.layer.cd_k=0"]))
+
+
+@pytest.mark.parametrize("overrides, check, message", [
+    # a constructor's arguments (conf/model/, conf/data/, conf/hmc_target/)
+    (["model=mlp", "model.module.n_hidden=1.5"], validate, "model.module.n_hidden must be an integer, got 1.5"),
+    (["model=mlp", "+model.module.gradient=numeric"], validate,
+     "model.module.gradient must be one of ['explicit', 'autograd'], got 'numeric'"),
+    (["model=dbn", "+model.pretrain.per_layer.2.momentum=1.0"], validate,
+     "model.pretrain.per_layer.2.momentum must be in [0, 1), got 1.0"),
+    (["model=mlp", "data.datamodule.eval_batch_size=0"], validate, "data.datamodule.eval_batch_size must be > 0"),
+    (["hmc_target=banana", "hmc_target.distribution.a=0"], validate_hmc,
+     "hmc_target.distribution.a must be > 0, got 0"),
+    # a dataclass's fields (sections that are no constructor's arguments)
+    (["chains.n_chains=0.5"], validate_hmc, "chains.n_chains must be an integer >= 1, got 0.5"),
+    (["sampler.stepsize_inc=0.5"], validate_hmc, "sampler.stepsize_inc must be >= 1, got 0.5"),
+    (["+chains.thinning=2"], validate_hmc, "chains.thinning is not a parameter of Chains"),
+])
+def test_each_kind_of_section_refuses_naming_the_full_key(overrides, check, message):
+    config_name = "hmc" if check is validate_hmc else "config"
+    with pytest.raises(ConfigError) as error:
+        check(compose(overrides, config_name))
+    assert str(error.value).startswith(message)
