@@ -7,7 +7,7 @@ from typing import Annotated
 
 import pytest
 
-from dltutorials.config import ConfigError, compose, validate, validate_hmc
+from dltutorials.config import ConfigError, compose, validate, validate_hmc, validate_music
 from dltutorials.fields import (
     Bounds,
     Count,
@@ -110,9 +110,22 @@ def test_a_class_and_the_config_refuse_the_same_value_from_one_declaration():
     (["chains.n_chains=0.5"], validate_hmc, "chains.n_chains must be an integer >= 1, got 0.5"),
     (["sampler.stepsize_inc=0.5"], validate_hmc, "sampler.stepsize_inc must be >= 1, got 0.5"),
     (["+chains.thinning=2"], validate_hmc, "chains.thinning is not a parameter of Chains"),
+    (["model=mlp", "model.early_stopping.patience=1.5"], validate, "model.early_stopping.patience must be an integer"),
+    (["model=mlp", "+model.early_stopping.min_delta=0.1"], validate,
+     "model.early_stopping.min_delta is not a parameter of TutorialEarlyStopping"),
+    (["model=rbm_cd1", "model.pretrain.keep_epochs=2"], validate, "model.pretrain.keep_epochs must be true or false"),
+    (["model=dbn", "+model.pretrain.warmup=1"], validate, "model.pretrain.warmup is not a parameter of Pretraining"),
+    (["model=rbm_cd1", "data=mnist_binarized", "data.binarize_seed=-1"], validate,
+     "data.binarize_seed must be >= 0, got -1"),
+    (["data=nottingham", "generation.n_samples=0"], validate_music, "generation.n_samples must be a positive integer"),
+    (["data=nottingham", "evaluation.eval_subset=1.5"], validate_music,
+     "evaluation.eval_subset must be a positive integer or null, got 1.5"),
+    (["data=nottingham", "rnnrbm_variant=pretrained", "model.pretrain_rbm.cd_k=0"], validate_music,
+     "model.pretrain_rbm.cd_k must be > 0, got 0"),
+    (["data=nottingham", "+model.dropout=0.5"], validate_music, "model.dropout is not a parameter of MusicTraining"),
 ])
 def test_each_kind_of_section_refuses_naming_the_full_key(overrides, check, message):
-    config_name = "hmc" if check is validate_hmc else "config"
+    config_name = {validate_hmc: "hmc", validate_music: "rnnrbm"}.get(check, "config")
     with pytest.raises(ConfigError) as error:
         check(compose(overrides, config_name))
     assert str(error.value).startswith(message)

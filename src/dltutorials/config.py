@@ -6,6 +6,7 @@ the tests; ``validate`` rejects bad values before any training starts.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -152,60 +153,22 @@ def available(group: str) -> list[str]:
     return sorted(names)
 
 
-# Keys checked wherever they appear in the model and data sections.
-POSITIVE = {"learning_rate", "batch_size", "max_epochs", "patience", "patience_increase", "epochs", "cd_k",
-            "cd_k_initial", "n_hidden", "n_in", "n_out", "filter_size", "pool_size", "updates_per_step",
-            "eval_batch_size", "train_subset"}
-NON_NEGATIVE = {"l1_reg", "l2_reg", "contraction_level", "binarize_seed", "weight_decay", "initial_momentum_epochs"}
-FRACTION = {"improvement_threshold"}  # in (0, 1]
-PROBABILITY = {"corruption_level", "momentum", "initial_momentum"}  # in [0, 1)
-INTEGER = {"batch_size", "max_epochs", "patience", "epochs", "cd_k", "cd_k_initial", "n_hidden", "n_in", "n_out",
-           "filter_size", "pool_size", "updates_per_step", "eval_batch_size", "train_subset", "binarize_seed",
-           "initial_momentum_epochs"}
-
-
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _check_value(key: str, value: Any) -> None:
-    name = key.rsplit(".", 1)[-1]
-    if value is None and name in ("train_subset", "binarize_seed", "cd_k_initial"):
-        return
-    if name in INTEGER and not (isinstance(value, int) and not isinstance(value, bool)):
-        raise ConfigError(f"{key} must be an integer, got {value!r}")
-    if name in POSITIVE | NON_NEGATIVE | FRACTION | PROBABILITY and not _is_number(value):
-        raise ConfigError(f"{key} must be a number, got {value!r}")
-    if name in POSITIVE and value <= 0:
-        raise ConfigError(f"{key} must be > 0, got {value!r}")
-    if name in NON_NEGATIVE and value < 0:
-        raise ConfigError(f"{key} must be >= 0, got {value!r}")
-    if name in FRACTION and not 0 < value <= 1:
-        raise ConfigError(f"{key} must be in (0, 1], got {value!r}")
-    if name in PROBABILITY and not 0 <= value < 1:
-        raise ConfigError(f"{key} must be in [0, 1), got {value!r}")
-
-
-def _walk(node: Any, prefix: str):
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _walk(value, f"{prefix}.{key}")
-    elif isinstance(node, list) and any(isinstance(item, dict) for item in node):
-        for index, item in enumerate(node):
-            yield from _walk(item, f"{prefix}.{index}")
-    else:
-        yield prefix, node
+def _target_class(key: str, section: dict) -> type:
+    target = section.get("_target_")
+    try:
+        return get_class(target)
+    except Exception as error:  # hydra wraps import errors in several types
+        raise ConfigError(f"{key}._target_: cannot import {target!r} ({error})") from None
 
 
 def _check_constructor_arguments(key: str, section: dict) -> None:
     """Every argument must be a parameter of the class ``_target_`` names, with a value its annotation
     allows (``dltutorials.fields``: the class declares its arguments' types and bounds once)."""
-    target = section.get("_target_")
-    try:
-        cls = get_class(target)
-    except Exception as error:  # hydra wraps import errors in several types
-        raise ConfigError(f"{key}._target_: cannot import {target!r} ({error})") from None
-    check_section(key, section, cls)
+    check_section(key, section, _target_class(key, section))
 
 
 def per_layer_settings(pretrain: Any, k: int) -> dict:
@@ -217,7 +180,12 @@ def per_layer_settings(pretrain: Any, k: int) -> dict:
 
 def _check_pretraining(model: dict) -> None:
     """Layer-wise models: hidden_sizes, the shared layer settings and one optional entry per layer."""
+    from dltutorials.stages.pretrain import Pretraining
+
     sizes, pretrain = model.get("hidden_sizes"), model["pretrain"]
+    check_section("model.pretrain", pretrain, Pretraining, required=True)
+    layer_class = _target_class("model.pretrain.layer", pretrain["layer"])
+    check_section("model.pretrain.layer", pretrain["layer"], layer_class)
     if not isinstance(sizes, list) or not sizes:
         raise ConfigError(f"model.hidden_sizes must be a non-empty list of layer sizes, got {sizes!r}")
     for k, size in enumerate(sizes, start=1):
@@ -231,14 +199,7 @@ def _check_pretraining(model: dict) -> None:
         if str(key) not in {str(k) for k in range(1, len(sizes) + 1)}:
             raise ConfigError(f"model.pretrain.per_layer.{key}: no such layer (layers are numbered 1 to {len(sizes)})")
     for k in range(1, len(sizes) + 1):
-        _check_constructor_arguments(f"model.pretrain.per_layer.{k}",
-                                     {**pretrain["layer"], **per_layer_settings(pretrain, k)})
-    for key in ("batch_size", "epochs"):
-        value = pretrain.get(key)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(f"model.pretrain.{key} must be a positive integer, got {value!r}")
-    if not isinstance(pretrain.get("keep_epochs", False), bool):
-        raise ConfigError(f"model.pretrain.keep_epochs must be true or false, got {pretrain['keep_epochs']!r}")
+        check_section(f"model.pretrain.per_layer.{k}", per_layer_settings(pretrain, k), layer_class)
 
 
 def _check_trainer(trainer: dict) -> None:
@@ -278,22 +239,27 @@ def validate(cfg: DictConfig) -> dict:
     if data.get("kind", "images") != "images":  # before resolving: image models refer to keys it lacks
         raise ConfigError(f"data={data.get('name')} is a {data.get('kind')} dataset: only the "
                           f"RNN-RBM trains on it (conf/rnnrbm.yaml, python -m dltutorials.stages.music)")
+    from dltutorials.data.prepare import Binarized
+    from dltutorials.stages.train import Schedule
+    from dltutorials.training.early_stopping import TutorialEarlyStopping
+
     plain = _resolved(cfg, ("model", "data", "trainer", "paths"))
     model_names = available("model")
     if plain["model"].get("name") not in model_names:
         raise ConfigError(f"model.name {plain['model'].get('name')!r} is not one of {model_names}")
-    for key, value in [*_walk(plain["model"], "model"), *_walk(plain["data"], "data")]:
-        _check_value(key, value)
     model = plain["model"]
     if "module" not in model and "pretrain" not in model:
         raise ConfigError(f"model {model['name']!r} needs a `module` (supervised training) or a `pretrain` section")
     if "module" in model:
-        _check_constructor_arguments("model.module", model["module"])
         for key in ("batch_size", "max_epochs", "early_stopping"):
             if key not in model:
                 raise ConfigError(f"model.{key} is missing (needed to train model.module)")
+        _check_constructor_arguments("model.module", model["module"])
+        check_section("model", model, Schedule, closed=False)
+        check_section("model.early_stopping", model["early_stopping"], TutorialEarlyStopping)
     if "pretrain" in model:
         _check_pretraining(model)
+    check_section("data", plain["data"], Binarized, closed=False)
     _check_constructor_arguments("data.datamodule", plain["data"]["datamodule"])
     _check_trainer(plain["trainer"])
     _check_seed(plain)
@@ -384,6 +350,9 @@ def _positive_int(key: str, value: Any, allow_none: bool = False) -> None:
 
 def validate_music(cfg: DictConfig) -> dict:
     """Resolve and check an RNN-RBM run (``conf/rnnrbm.yaml``); returns the plain dict. Raises ConfigError."""
+    from dltutorials.stages.music import Evaluation, Generation, MusicTraining
+    from dltutorials.stages.music_pretrain import RBMPretraining
+
     plain = _resolved(cfg, ("model", "data", "evaluation", "generation", "trainer", "paths"))
     data, model = plain["data"], plain["model"]
     if data.get("kind") != "piano_roll":
@@ -402,32 +371,18 @@ def validate_music(cfg: DictConfig) -> dict:
     module = model.get("module")
     if not isinstance(module, dict):
         raise ConfigError("model.module is missing (the RNN-RBM's class and settings)")
-    for key, value in _walk(module, "model.module"):
-        _check_value(key, value)
     _check_constructor_arguments("model.module", module)
-    for name in ("n_hidden_recurrent", "sequence_length"):
-        _positive_int(f"model.module.{name}", module.get(name))
-    momentum = module.get("momentum", 0.0)
-    if not _is_number(momentum) or not 0 <= momentum < 1:
-        raise ConfigError(f"model.module.momentum must be in [0, 1), got {momentum!r}")
-    if module.get("nesterov") and momentum == 0:
+    if module.get("nesterov") and module.get("momentum", 0.0) == 0:
         raise ConfigError("model.module.nesterov needs a momentum > 0 (model.module.momentum)")
-    clip = module.get("gradient_clip")
-    if clip is not None and (not _is_number(clip) or clip <= 0):
-        raise ConfigError(f"model.module.gradient_clip must be a norm > 0 or null, got {clip!r}")
-    _positive_int("model.epochs", model.get("epochs"))
-    _positive_int("model.train_subset", model.get("train_subset"), allow_none=True)
+    check_section("model", model, MusicTraining, required=True)
     pretrain = model.get("pretrain_rbm")
     if pretrain is not None:
-        expected = {"learning_rate", "cd_k", "batch_size", "epochs"}
+        expected = {field.name for field in dataclasses.fields(RBMPretraining)}
         if not isinstance(pretrain, dict) or set(pretrain) != expected:
             raise ConfigError(f"model.pretrain_rbm must be null or have exactly {sorted(expected)}, got {pretrain!r}")
-        for key, value in _walk(pretrain, "model.pretrain_rbm"):
-            _check_value(key, value)
-    _positive_int("evaluation.gibbs_steps", plain["evaluation"].get("gibbs_steps"))
-    _positive_int("evaluation.eval_subset", plain["evaluation"].get("eval_subset"), allow_none=True)
-    for name in ("n_samples", "n_frames", "gibbs_steps"):
-        _positive_int(f"generation.{name}", plain["generation"].get(name))
+        check_section("model.pretrain_rbm", pretrain, RBMPretraining)
+    check_section("evaluation", plain["evaluation"], Evaluation, required=True)
+    check_section("generation", plain["generation"], Generation, required=True)
     _check_trainer(plain["trainer"])
     _check_seed(plain)
     return plain

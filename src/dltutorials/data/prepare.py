@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import pickle
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import numpy as np
 
 from dltutorials.atomic import atomic_path
 from dltutorials.data.download import DataError, one_line
+from dltutorials.fields import NonNegativeInt
 
 __all__ = ["SPLITS", "binarize_splits", "prepare_pickle", "load_split"]
 
@@ -92,6 +94,15 @@ def prepare_pickle(
         paths[split] = out_dir / f"{split}.npz"
         _write_npz(paths[split], x, y)
     return paths
+
+
+@dataclass(frozen=True)
+class Binarized:
+    """What ``binarize_splits`` reads of a binarised dataset's section (conf/data/mnist_binarized.yaml):
+    the dataset it draws from and the seed of its draws."""
+
+    binarized_from: str | None = None
+    binarize_seed: NonNegativeInt | None = None
 
 
 def binarize_splits(source_dir: Path, out_dir: Path, seed: int) -> dict[str, Path]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import socket
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -31,6 +32,7 @@ from dltutorials.atomic import atomic_path, write_json, write_text
 from dltutorials.config import CONFIG_DIR, ConfigError, validate_music
 from dltutorials.data.datamodule import TuneDataModule
 from dltutorials.data.midi import write_midi
+from dltutorials.fields import Count
 from dltutorials.fingerprints import differences, music_pretraining_settings
 from dltutorials.models.rnnrbm import RNNRBM
 from dltutorials.provenance import git_commit, library_versions
@@ -39,6 +41,36 @@ from dltutorials.stages import run_in_output_dir
 from dltutorials.stages.music_pretrain import rbm_file
 from dltutorials.stages.pretrain import EpochCosts
 from dltutorials.training.layers import load_layer
+
+
+@dataclass(frozen=True)
+class MusicTraining:
+    """The ``model`` section of conf/rnnrbm.yaml: the RNN-RBM (``module``, the arguments of ``RNNRBM``), its
+    epochs, the first ``train_subset`` tunes only (null: all), and the RBM it may start from
+    (``pretrain_rbm``, ``stages.music_pretrain.RBMPretraining``; null: none)."""
+
+    name: str
+    module: dict
+    epochs: Count
+    train_subset: Count | None = None
+    pretrain_rbm: dict | None = None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """``evaluation``: the Gibbs steps of each frame's prediction; the first ``eval_subset`` tunes (null: all)."""
+
+    gibbs_steps: Count
+    eval_subset: Count | None = None
+
+
+@dataclass(frozen=True)
+class Generation:
+    """``generation``: ``n_samples`` sequences of ``n_frames`` frames, each drawn by ``gibbs_steps`` steps."""
+
+    n_samples: Count
+    n_frames: Count
+    gibbs_steps: Count
 
 
 def evaluate_split(model: RNNRBM, tunes: list[torch.Tensor], gibbs_steps: int) -> dict:

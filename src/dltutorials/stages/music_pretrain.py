@@ -12,6 +12,7 @@ settings that made it, written last) and ``epochs.csv``.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import hydra
@@ -23,12 +24,23 @@ from omegaconf import DictConfig
 from dltutorials import runtime
 from dltutorials.config import CONFIG_DIR, ConfigError, validate_music
 from dltutorials.data.datamodule import TuneDataModule, UnlabelledDataModule
+from dltutorials.fields import PositiveFloat, PositiveInt
 from dltutorials.fingerprints import music_pretraining_settings
 from dltutorials.models.rbm import RBM
 from dltutorials.provenance import git_commit
 from dltutorials.stages import run_in_output_dir
 from dltutorials.stages.pretrain import EpochCosts
 from dltutorials.training.layers import save_layer
+
+
+@dataclass(frozen=True)
+class RBMPretraining:
+    """``model.pretrain_rbm`` (null: no pretraining): the RBM's CD-k training on the shuffled frames."""
+
+    learning_rate: PositiveFloat
+    cd_k: PositiveInt
+    batch_size: PositiveInt
+    epochs: PositiveInt
 
 
 def rbm_file(run_dir: str | Path) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
@@ -22,10 +23,24 @@ from dltutorials import runtime
 from dltutorials.atomic import write_text
 from dltutorials.config import ConfigError, compose, per_layer_settings, validate
 from dltutorials.data.datamodule import UnlabelledDataModule, load_inputs
+from dltutorials.fields import PositiveInt
 from dltutorials.fingerprints import layer_settings
 from dltutorials.provenance import git_commit
 from dltutorials.stages import one_line_errors
 from dltutorials.training.layers import encode, layer_dir, load_layer, save_codes, save_layer
+
+
+@dataclass(frozen=True)
+class Pretraining:
+    """``model.pretrain``: the class and settings every layer shares (``layer``, the arguments of its
+    ``_target_``), each layer's own (``per_layer``, by layer number from 1), the minibatch size and epochs
+    of every layer, and whether each epoch's parameters are kept (``<layer>/epochs/``)."""
+
+    layer: dict
+    batch_size: PositiveInt
+    epochs: PositiveInt
+    per_layer: dict | None = None
+    keep_epochs: bool = False
 
 
 def layer_sizes(cfg: DictConfig) -> list[int]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import socket
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import hydra
@@ -30,12 +31,22 @@ from omegaconf import DictConfig, OmegaConf
 from dltutorials import runtime
 from dltutorials.atomic import atomic_path, write_json, write_text
 from dltutorials.config import CONFIG_DIR, ConfigError, validate
+from dltutorials.fields import PositiveInt
 from dltutorials.fingerprints import differences, layer_settings
 from dltutorials.provenance import git_commit, library_versions
 from dltutorials.results import tutorial_value
 from dltutorials.stages import run_in_output_dir
 from dltutorials.training.early_stopping import TutorialEarlyStopping
 from dltutorials.training.layers import layer_dir, load_layer
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """What ``train`` reads of the model section besides ``module`` (the network, its class's arguments) and
+    ``early_stopping`` (``TutorialEarlyStopping``'s): the minibatch size and the most epochs."""
+
+    batch_size: PositiveInt
+    max_epochs: PositiveInt
 
 
 def pretrained_layers(cfg: DictConfig, plain: dict) -> list:

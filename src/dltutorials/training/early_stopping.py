@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 import lightning as L
 from lightning.pytorch.callbacks import Callback
 
+from dltutorials.fields import Fraction, PositiveFloat, PositiveInt
+
 log = logging.getLogger(__name__)
 
 
@@ -71,8 +73,10 @@ class TutorialEarlyStopping(Callback):
     so the rule is applied exactly as if it were checked after each update.
     """
 
-    def __init__(self, n_train_batches: int, patience: int, patience_increase: float = 2,
-                 improvement_threshold: float = 0.995) -> None:
+    def __init__(self, n_train_batches: PositiveInt, patience: PositiveInt, patience_increase: PositiveFloat = 2,
+                 improvement_threshold: Fraction = 0.995) -> None:
+        """``model.early_stopping`` holds every argument but ``n_train_batches`` (the config's validation
+        checks it against this signature)."""
         self.rule = PatienceRule(n_train_batches, patience, patience_increase, improvement_threshold)
         self.best_state: dict | None = None
         self.last_iteration = -1
