@@ -7,7 +7,7 @@ from typing import Annotated
 
 import pytest
 
-from dltutorials.config import ConfigError, compose, validate, validate_hmc, validate_music
+from dltutorials.config import ConfigError, compose, validate, validate_hmc, validate_likelihood, validate_music
 from dltutorials.fields import (
     Bounds,
     Count,
@@ -123,9 +123,13 @@ def test_a_class_and_the_config_refuse_the_same_value_from_one_declaration():
     (["data=nottingham", "rnnrbm_variant=pretrained", "model.pretrain_rbm.cd_k=0"], validate_music,
      "model.pretrain_rbm.cd_k must be > 0, got 0"),
     (["data=nottingham", "+model.dropout=0.5"], validate_music, "model.dropout is not a parameter of MusicTraining"),
+    (["ais.seed=1.5"], validate_likelihood, "ais.seed must be an integer, got 1.5"),
+    (["rnnrbm.frames_per_batch=0"], validate_likelihood, "rnnrbm.frames_per_batch must be a positive integer, got 0"),
+    (["dbn_bound_samples=x"], validate_likelihood, "dbn_bound_samples must be a positive integer, got 'x'"),
 ])
 def test_each_kind_of_section_refuses_naming_the_full_key(overrides, check, message):
-    config_name = {validate_hmc: "hmc", validate_music: "rnnrbm"}.get(check, "config")
+    roots = {validate_hmc: "hmc", validate_music: "rnnrbm", validate_likelihood: "likelihood"}
+    config_name = roots.get(check, "config")
     with pytest.raises(ConfigError) as error:
         check(compose(overrides, config_name))
     assert str(error.value).startswith(message)

@@ -294,33 +294,25 @@ def validate_hmc(cfg: DictConfig) -> dict:
 
 def validate_likelihood(cfg: DictConfig) -> dict:
     """Resolve and check the likelihood settings (``conf/likelihood.yaml``); returns the plain dict."""
+    from dltutorials.sampling.ais import AISSettings
+    from dltutorials.stages.likelihood import Curves, Likelihood, RNNRBMLikelihood
+
     plain = _resolved(cfg, ("data", "ais", "curves", "rnnrbm", "models", "trainer", "paths"))
     if plain["data"].get("kind", "images") != "images":
         raise ConfigError(f"data={plain['data'].get('name')}: log p(v) of an RBM is measured on images (binary "
                           f"pixels, e.g. data=mnist_binarized)")
     ais, curves, music = plain["ais"], plain["curves"], plain["rnnrbm"]
     check_schedule("ais.schedule", ais.get("schedule"))
-    _positive_int("ais.n_runs", ais.get("n_runs"))
+    check_section("ais", ais, AISSettings, required=True)
     if ais["n_runs"] < 2:
         raise ConfigError("ais.n_runs must be at least 2: the error band is their standard error")
     check_schedule("curves.schedule", curves.get("schedule"))
     if not (isinstance(curves.get("models"), list) and all(isinstance(m, str) for m in curves["models"])):
         raise ConfigError(f"curves.models must be a list of model names, got {curves.get('models')!r}")
-    _positive_int("dbn_bound_samples", plain.get("dbn_bound_samples"))
+    check_section("curves", curves, Curves, required=True)
     check_schedule("rnnrbm.schedule", music.get("schedule"))
-    _positive_int("rnnrbm.n_runs", music.get("n_runs"))
-    _positive_int("rnnrbm.frames_per_batch", music.get("frames_per_batch"))
-    _positive_int("rnnrbm.eval_subset", music.get("eval_subset"), allow_none=True)
-    if not _is_number(ais.get("base_rate_smoothing")) or ais["base_rate_smoothing"] <= 0:
-        raise ConfigError(f"ais.base_rate_smoothing must be a number > 0, got {ais.get('base_rate_smoothing')!r}")
-    if not isinstance(ais.get("seed"), int) or isinstance(ais.get("seed"), bool):
-        raise ConfigError(f"ais.seed must be an integer, got {ais.get('seed')!r}")
-    from dltutorials.sampling.ais import EXACT_MAX_HIDDEN
-
-    exact = plain.get("exact_max_hidden")
-    if not isinstance(exact, int) or isinstance(exact, bool) or not 0 <= exact <= EXACT_MAX_HIDDEN:
-        raise ConfigError(f"exact_max_hidden must be an integer from 0 to {EXACT_MAX_HIDDEN} (2^hidden "
-                          f"configurations are summed), got {exact!r}")
+    check_section("rnnrbm", music, RNNRBMLikelihood, required=True)
+    check_section("", plain, Likelihood, closed=False, required=True)
     if not isinstance(plain["models"], dict) or not plain["models"]:
         raise ConfigError(f"models must map each RBM model to the dataset it trains on, got {plain['models']!r}")
     for model, value in (plain.get("reported") or {}).items():
@@ -339,13 +331,6 @@ def check_schedule(key: str, schedule: Any) -> None:
         check(key, schedule)
     except ValueError as error:
         raise ConfigError(str(error)) from None
-
-
-def _positive_int(key: str, value: Any, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"{key} must be a positive integer{' or null' if allow_none else ''}, got {value!r}")
 
 
 def validate_music(cfg: DictConfig) -> dict:

@@ -152,18 +152,19 @@ def check_section(key: str, section: dict, declaration: type | Callable, *, clos
     one without a default (a dataclass's field, which only the config gives)."""
     fields = fields_of(declaration)
     name_of = getattr(declaration, "__qualname__", str(declaration)).removesuffix(".__init__")
+    full = (lambda name: f"{key}.{name}") if key else (lambda name: name)  # key "": the root config's keys
     for name, value in section.items():
         if name == "_target_":
             continue
         if name not in fields:
             if closed:
-                raise ConfigError(f"{key}.{name} is not a parameter of {name_of} (expected one of {sorted(fields)})")
+                raise ConfigError(f"{full(name)} is not a parameter of {name_of} (expected one of {sorted(fields)})")
             continue
-        check_value(f"{key}.{name}", value, fields[name].annotation)
+        check_value(full(name), value, fields[name].annotation)
     if required:
         for name, field in fields.items():
             if name not in section and field.default is inspect.Parameter.empty:
-                raise ConfigError(f"{key}.{name} is missing ({name_of} needs it)")
+                raise ConfigError(f"{full(name)} is missing ({name_of} needs it)")
 
 
 def check_arguments(declaration: type | Callable, arguments: dict) -> None:

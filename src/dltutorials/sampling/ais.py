@@ -23,10 +23,13 @@ import functools
 import math
 import time
 from dataclasses import dataclass
+from typing import Annotated
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from dltutorials.fields import Bounds, Count
 
 # The paper's schedule: (end, step) segments from beta = 0, 14,500 intermediate distributions in all.
 PAPER_SCHEDULE = ((0.5, 1e-3), (0.9, 1e-4), (1.0, 1e-5))
@@ -40,6 +43,18 @@ EXACT_MAX_HIDDEN = 26
 
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class AISSettings:
+    """The ``ais`` section of conf/likelihood.yaml: the temperatures (``check_schedule``), the runs advanced
+    together (two at least: the error band is their standard error), the base-rate model's pseudo-counts
+    and the seed of the runs' draws."""
+
+    schedule: list
+    n_runs: Count
+    base_rate_smoothing: Annotated[float, Bounds(gt=0, says="a number > 0")]
+    seed: int
 
 
 def check_schedule(key: str, schedule) -> None:

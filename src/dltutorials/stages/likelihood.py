@@ -19,8 +19,10 @@ from __future__ import annotations
 import argparse
 import socket
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
@@ -32,11 +34,43 @@ from dltutorials.atomic import atomic_path, write_json
 from dltutorials.config import ConfigError, compose, validate_likelihood
 from dltutorials.data.download import DataError
 from dltutorials.data.prepare import load_split
+from dltutorials.fields import Bounds, Count
 from dltutorials.plots import save_likelihood_curves
 from dltutorials.provenance import git_commit, library_versions
 from dltutorials.sampling import ais
 from dltutorials.stages import one_line_errors
 from dltutorials.training.layers import layer_dir, load_layer
+
+
+@dataclass(frozen=True)
+class Likelihood:
+    """The root keys of conf/likelihood.yaml that set a number (its sections ``ais``: ``ais.AISSettings``;
+    ``curves``: ``Curves``; ``rnnrbm``: ``RNNRBMLikelihood``): the draws per digit of a stack's lower bound,
+    and the most hidden units whose log Z is also summed exactly."""
+
+    dbn_bound_samples: Count
+    exact_max_hidden: Annotated[int, Bounds(ge=0, le=ais.EXACT_MAX_HIDDEN, says=f"an integer from 0 to "
+                                            f"{ais.EXACT_MAX_HIDDEN} (2^hidden configurations are summed)")]
+
+
+@dataclass(frozen=True)
+class Curves:
+    """``curves``: the models of the likelihood-per-epoch figure and their (shorter) AIS schedule."""
+
+    models: list
+    schedule: list
+
+
+@dataclass(frozen=True)
+class RNNRBMLikelihood:
+    """``rnnrbm``: the RNN-RBM's AIS per frame: schedule, runs, frames advanced together, the first
+    ``eval_subset`` tunes (null: all), and the literature's value (``reported``, nats per frame)."""
+
+    schedule: list
+    n_runs: Count
+    frames_per_batch: Count
+    eval_subset: Count | None = None
+    reported: float | None = None
 
 
 def binary_split(prepared_dir: str | Path, split: str) -> torch.Tensor:
