@@ -25,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 
 # ConfigError is defined in the ground module that checks the declared settings; imported from here as ever.
 from dltutorials.fields import ConfigError, check_section
+from dltutorials.workflow.layout import TUTORIAL_DATASET, dataset_folder, register_resolvers  # noqa: F401
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = PROJECT_ROOT / "conf"
@@ -33,17 +34,9 @@ CONFIG_DIR = PROJECT_ROOT / "conf"
 # A folder laid out like conf/ whose configs add to the project's, e.g. a dataset of one's own in
 # <folder>/data/<name>.yaml: the primary configs put it on Hydra's search path (hydra.searchpath).
 USER_CONFIG_ENV = "DLTUTORIALS_CONFIG_DIR"
-# The tutorial's dataset: its results keep the paths they always had, those of any other dataset name it.
-TUTORIAL_DATASET = "mnist"
-
-
-def dataset_folder(dataset: str) -> str:
-    """The part of a result's path that names its dataset: '' for the tutorial's MNIST, '<dataset>/' otherwise."""
-    return "" if dataset == TUTORIAL_DATASET else f"{dataset}/"
-
-
-# ${dataset_folder:${data.name}} in conf/paths/default.yaml and the hand-run folder of conf/config.yaml.
-OmegaConf.register_new_resolver("dataset_folder", dataset_folder, replace=True)
+# Where runs go is said once, in dltutorials.workflow.layout; the configs read it through its resolvers
+# (${run_dir:...} in conf/paths/default.yaml, ${hmc_run_dir:...}, ${music_run_dir:...}, ${dataset_folder:...}).
+register_resolvers()
 
 
 def compose(overrides: list[str] | tuple[str, ...] = (), config_name: str = "config") -> DictConfig:

@@ -95,3 +95,17 @@ def music_samples_folder(preset: str, table_name: str, variant: str, first: bool
 def tutorial_table(preset: str, ext: str) -> str:
     """results/[<preset>/]tutorial_table.<csv|md|html>"""
     return f"{RESULTS}/{folder(preset)}tutorial_table.{ext}"
+
+
+def register_resolvers() -> None:
+    """Make these functions the Hydra configs' resolvers, so a run folder is spelled here only: e.g.
+    ``paths.run_dir: ${run_dir:${paths.results_dir},${preset_name},${model.name},${data.name},${seed}}``."""
+    from omegaconf import OmegaConf
+
+    # the results folder first, as the configs name it (paths.results_dir), then the function's own arguments
+    resolvers = {"dataset_folder": dataset_folder,
+                 "run_dir": lambda results, *run: run_dir(*run, results=results),
+                 "hmc_run_dir": lambda results, *run: hmc_run_dir(*run, results=results),
+                 "music_run_dir": lambda results, *run: music_run_dir(*run, results=results)}
+    for name, function in resolvers.items():
+        OmegaConf.register_new_resolver(name, function, replace=True)
