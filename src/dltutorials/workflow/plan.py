@@ -73,10 +73,6 @@ def flag(value) -> bool:
     return str(value).lower() == "true"
 
 
-def options(group: str) -> list[str]:
-    return available(group)
-
-
 @dataclass(frozen=True)
 class ImageRun:
     """One run of an image model, named by its folder under results/runs/: a model's run
@@ -119,18 +115,18 @@ class Plan:
         self.first_seed = self.seeds[0]
         self.python = shlex.quote(sys.executable)
 
-        self.models = options("model")
-        self.presets = options("preset")
+        self.models = available("model")
+        self.presets = available("preset")
         if config["preset"] not in self.presets:
             raise ConfigError(f"config preset={config['preset']!r} is not one of {self.presets} (conf/preset/)")
         self.tables: dict[str, list[str]] = {}
         for model in self.models:
             self.tables.setdefault(self.table_of(model), []).append(model)
-        self.hmc_targets = options("hmc_target")
-        self.music_variants = options("rnnrbm_variant")
-        self.sweeps = options("sweep")
+        self.hmc_targets = available("hmc_target")
+        self.music_variants = available("rnnrbm_variant")
+        self.sweeps = available("sweep")
 
-        kinds = {name: self.data_kind(name) for name in options("data")}
+        kinds = {name: self.data_kind(name) for name in available("data")}
         self.image_datasets = [name for name, kind in kinds.items() if kind == "images"]
         self.piano_roll_datasets = [name for name, kind in kinds.items() if kind == "piano_roll"]
         self.music_tables = {layout.music_table_name(name): name for name in self.piano_roll_datasets}
@@ -291,9 +287,6 @@ class Plan:
         model = parts["model"] or self.sweep_config(parts["sweep"], parts["preset"])["model"]
         return ImageRun(parts["preset"], model, dataset, int(parts["seed"]), parts["sweep"], parts["pre"],
                         parts["fine"])
-
-    def model_run(self, model: str, preset: str, dataset: str, seed: int) -> ImageRun:
-        return ImageRun(preset, model, dataset, seed)
 
     def run_config(self, run: ImageRun) -> dict:
         """The resolved config of a run (of its stack alone for a sweep's stack), validated: a bad value stops the
