@@ -1,6 +1,6 @@
-"""Sweeps (conf/sweep/, the rules of workflow/rules/images.smk over a sweep's folders): the tutorial's grid of DBN learning rates as targets,
-one pretrained stack per pretraining value shared by every fine-tuning, a table with the selected point,
-a heat map; a bad grid is refused naming its key."""
+"""Sweeps (conf/sweep/; workflow/rules/images.smk's rules over a sweep's folders): the tutorial's grid of DBN
+learning rates as targets, one pretrained stack per pretraining value shared by every fine-tuning, a table with
+the selected point, a heat map; a bad grid is refused naming its key."""
 
 from __future__ import annotations
 

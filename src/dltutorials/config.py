@@ -45,9 +45,9 @@ def compose(overrides: list[str] | tuple[str, ...] = (), config_name: str = "con
         return hydra_compose(config_name=config_name, overrides=list(overrides))
 
 
-# Composed configs are kept here between processes (docs/configuration.md, "The config cache"): every Snakemake start, and every job
-# under SLURM, builds the DAG again, and composing with Hydra and importing the classes validation checks cost
-# seconds. Unset: $XDG_CACHE_HOME/dltutorials (~/.cache/dltutorials).
+# Composed configs are kept here between processes (docs/configuration.md, "The config cache"): every Snakemake
+# start, and every job under SLURM, builds the DAG again, and composing with Hydra and importing the classes
+# validation checks cost seconds. Unset: $XDG_CACHE_HOME/dltutorials (~/.cache/dltutorials).
 CACHE_ENV = "DLTUTORIALS_CACHE_DIR"
 # Folders of entries for other states of the configs and code, beyond which the oldest are removed.
 KEPT_CACHE_STATES = 8
