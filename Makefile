@@ -55,9 +55,11 @@ readme-results: venv
 BASE ?= HEAD
 MIRROR ?= $(abspath ../shared/data)
 NUMBERS := $(abspath .numbers)
+# NUMBER_PRESETS=tiny: the tiny preset alone, in minutes
+NUMBER_PRESETS ?= tiny quick
 NUMBER_TARGETS := results/tiny/rbm_likelihood.csv results/tiny/rnnrbm_likelihood.csv results/tiny/sweeps/dbn_lr.png
 define build_numbers # <tree> <results folder>
-	cd $(1) && for preset in tiny quick; do PYTHONPATH=$(1)/src DLTUTORIALS_CACHE_DIR=$(2)/.cache \
+	cd $(1) && for preset in $(NUMBER_PRESETS); do PYTHONPATH=$(1)/src DLTUTORIALS_CACHE_DIR=$(2)/.cache \
 		$(abspath $(BIN))/snakemake --workflow-profile $(1)/workflow/profiles/default $(if $(CORES),--cores $(CORES)) \
 		--directory $(2) $$( [ $$preset = tiny ] && echo all $(NUMBER_TARGETS) ) \
 		--config preset=$$preset data_mirror=$(MIRROR) \
@@ -68,7 +70,7 @@ same-numbers: venv
 	rm -rf $(NUMBERS) && git worktree prune && git worktree add --detach $(NUMBERS)/base $(BASE)
 	$(call build_numbers,$(NUMBERS)/base,$(NUMBERS)/base_run)
 	$(call build_numbers,$(CURDIR),$(NUMBERS)/this_run)
-	$(BIN)/python -m dltutorials.numbers $(NUMBERS)/base_run/results $(NUMBERS)/this_run/results
+	$(BIN)/python -m dltutorials.numbers $(NUMBERS)/base_run/results $(NUMBERS)/this_run/results --presets $(NUMBER_PRESETS)
 
 lint: venv
 	$(BIN)/ruff check src tests bench
