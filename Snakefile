@@ -23,7 +23,7 @@ from dltutorials import tutorial_table
 from dltutorials.config import ConfigError
 from dltutorials.workflow.tables import write_likelihood_table, write_model_table, write_sweep_table
 from dltutorials.workflow import layout
-from dltutorials.workflow.plan import CHAPTERS, TUTORIAL_CATEGORY, Plan, alternatives
+from dltutorials.workflow.plan import CHAPTERS, TUTORIAL_CATEGORY, Plan, alternatives, quoted
 
 min_version("9.0")
 
@@ -42,10 +42,10 @@ except ConfigError as error:
 # docstring; `snakemake --lint` notes each): the interpreter, the data mirror and the user's extra overrides.
 PYTHON = plan.python
 MIRROR_ENV = plan.mirror_env
-OVERRIDES = plan.model_overrides
-HMC_OVERRIDES = plan.hmc_overrides
-MUSIC_OVERRIDES = plan.music_overrides
-LIKELIHOOD_OVERRIDES = plan.likelihood_overrides
+OVERRIDES = quoted(plan.model_override_list)
+HMC_OVERRIDES = quoted(plan.hmc_override_list)
+MUSIC_OVERRIDES = quoted(plan.music_override_list)
+LIKELIHOOD_OVERRIDES = quoted(plan.likelihood_override_list)
 
 
 wildcard_constraints:

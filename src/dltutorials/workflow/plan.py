@@ -6,11 +6,11 @@ every question a rule asks: which models, tables and runs exist, the paths a job
 (``dltutorials.fingerprints``: Snakemake reruns a job when it changes).
 
 Two things reach the jobs outside the rules' parameters, on purpose (``snakemake --lint`` reports both; see
-docs/design.md): the interpreter (``python``: a virtualenv rebuilt or moved must not rerun finished jobs) and
-the user's extra Hydra overrides (``model_overrides`` and the like: what an override changes is in the
-fingerprints, so only the jobs whose settings it changes rerun). The data mirror likewise (``mirror_env``):
-where a file came from must not redo it, its checksum is checked either way. No rule names a conda
-environment or container: the project's one virtualenv is the environment of every job.
+docs/testing.md): the interpreter (``python``: a virtualenv rebuilt or moved must not rerun finished jobs) and
+the user's extra Hydra overrides (``model_override_list`` and the like, which the Snakefile quotes: what an
+override changes is in the fingerprints, so only the jobs whose settings it changes rerun). The data mirror
+likewise (``mirror_env``): where a file came from must not redo it, its checksum is checked either way. No
+rule names a conda environment or container: the project's one virtualenv is the environment of every job.
 """
 
 from __future__ import annotations
@@ -154,23 +154,7 @@ class Plan:
             raise ConfigError(f"config overrides: data={self.dataset} is not one of the image datasets "
                               f"{self.image_datasets} (conf/data/, or data/ in the folder ${USER_CONFIG_ENV})")
 
-    # -- the arguments every job of a kind gets beyond its own --------------------------------------------------
-
-    @property
-    def model_overrides(self) -> str:
-        return quoted(self.model_override_list)
-
-    @property
-    def hmc_overrides(self) -> str:
-        return quoted(self.hmc_override_list)
-
-    @property
-    def likelihood_overrides(self) -> str:
-        return quoted(self.likelihood_override_list)
-
-    @property
-    def music_overrides(self) -> str:
-        return quoted(self.music_override_list)
+    # -- what the download jobs get beyond their arguments -------------------------------------------------------------
 
     @property
     def mirror_env(self) -> str:
@@ -649,7 +633,7 @@ class Plan:
         curves.models."""
         preset = self.preset_folders[folder]
         plain = self.likelihood_config(preset)
-        self.likelihood_models(preset)
+        self.likelihood_models(preset)  # refuses a bad models section before its curves are read
         runs = []
         for model in plain["curves"]["models"]:
             if model not in plain["models"]:
@@ -728,7 +712,7 @@ class Plan:
             "layer": r"\d+",
             "target": alternatives(self.hmc_targets),
             "sweep": alternatives(self.sweeps),
-            "folder": f"(?:{folders})" if self.folders else "(?!)",
+            "folder": f"(?:{folders})",
             "preset_folder": f"(?:{alternatives(self.preset_folders)})",
             "figure": alternatives(LAYER_FIGURES),
             "hmc_figure": alternatives(HMC_FIGURES),
