@@ -347,6 +347,10 @@ class Plan:
                               f"(results/{layout.folder(preset)}{table}.csv)")
         return preset, dataset
 
+    def image_runs(self, table: str, preset: str, dataset: str) -> list[ImageRun]:
+        """Every run of an image model's table: each member model (e.g. both dA runs of da), each seed."""
+        return [ImageRun(preset, model, dataset, seed) for model in self.tables[table] for seed in self.seeds]
+
     def table_runs(self, table: str, folder: str) -> list[dict]:
         """Every run a table collects: each member model (or HMC target, or RNN-RBM variant), each seed."""
         preset, dataset = self.table_folder(table, folder)
@@ -354,20 +358,15 @@ class Plan:
             return self.hmc_runs(preset)
         if table in self.music_tables:
             return self.music_runs(table, preset)
-        runs = []
-        for model in self.tables[table]:
-            for seed in self.seeds:
-                run = ImageRun(preset, model, dataset, seed)
-                runs.append({"model": model, "preset": preset, "seed": seed,
-                             "dataset": self.run_config(run)["data"]["name"], "run_dir": run.run_dir})
-        return runs
+        return [{"model": run.model, "preset": preset, "seed": run.seed,
+                 "dataset": self.run_config(run)["data"]["name"], "run_dir": run.run_dir}
+                for run in self.image_runs(table, preset, dataset)]
 
     def table_inputs(self, table: str, folder: str) -> list[str]:
         preset, dataset = self.table_folder(table, folder)
         if table not in self.tables:
             return [f"{run['run_dir']}/metrics.json" for run in self.table_runs(table, folder)]
-        return [self.run_result(ImageRun(preset, model, dataset, seed))
-                for model in self.tables[table] for seed in self.seeds]
+        return [self.run_result(run) for run in self.image_runs(table, preset, dataset)]
 
     def table_path(self, table: str, preset: str, dataset: str) -> str:
         folder = layout.folder(preset, dataset if table in self.tables else TUTORIAL_DATASET)
@@ -407,8 +406,7 @@ class Plan:
         return [kind for kind, has in zip(CURVES, (supervised, pretrained)) if has]
 
     def curve_inputs(self, table: str, folder: str, curve: str) -> list[str]:
-        preset, dataset = self.folders[folder]
-        runs = [ImageRun(preset, model, dataset, seed) for model in self.tables[table] for seed in self.seeds]
+        runs = self.image_runs(table, *self.folders[folder])
         if curve == "learning":
             return [f"{run.run_dir}/metrics.json" for run in runs]
         return [path for run in runs for path in self.layer_files(run)]
