@@ -19,7 +19,7 @@ from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
-from dltutorials import tutorial_table
+from dltutorials.drawing import tutorial_table
 from dltutorials.config import ConfigError
 from dltutorials.workflow.tables import write_likelihood_table, write_model_table, write_sweep_table
 from dltutorials.workflow import layout

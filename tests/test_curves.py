@@ -11,9 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from dltutorials import plots
+from dltutorials.drawing import curves, plots
 from dltutorials.results import tutorial_monitor_trace
-from dltutorials.stages import curves
 
 
 def write_run(run_dir, valid_errors, *, n_examples=1000, batch_size=10, patience=400, updates_per_step=30,

@@ -6,7 +6,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from dltutorials.plots import save_filters, save_samples, tile_images
+from dltutorials.drawing.plots import save_filters, save_samples, tile_images
 
 
 def test_tiles_are_placed_row_major_with_one_pixel_gaps_and_scaled_per_image():
@@ -37,7 +37,7 @@ def test_filters_and_samples_are_written_as_png(tmp_path):
 
 def test_sample_chains_start_at_a_seeded_random_offset_like_the_tutorials_test_idx():
     from dltutorials.config import ConfigError
-    from dltutorials.stages.figures import chain_starts
+    from dltutorials.drawing.figures import chain_starts
 
     test_x = np.arange(1000, dtype=np.float32).reshape(100, 10)  # row i holds 10 i .. 10 i + 9
     starts = {seed: chain_starts(test_x, 20, seed) for seed in range(10)}

@@ -7,9 +7,9 @@ import math
 import pandas as pd
 import pytest
 
-from dltutorials import tutorial_table
+from dltutorials.drawing import tutorial_table
+from dltutorials.drawing.tutorial_table import TableError, build, load_spec, to_markdown
 from dltutorials.results import tutorial_results
-from dltutorials.tutorial_table import TableError, build, load_spec, to_markdown
 
 # The tutorial's numbers (resources/tutorial_results.csv) this test builds tables around.
 REPORTED = {"logreg": (7.489583, 7.5), "mlp": (1.65, 1.69), "lenet": (0.92, 0.91), "sda": (1.30, 1.39),

@@ -109,6 +109,24 @@ def music_pretraining_settings(plain: dict) -> dict:
             "seed": plain["seed"]}
 
 
+def likelihood_settings(plain: dict, schedule: str = "ais") -> dict:
+    """What an AIS estimate of an RBM or a stack depends on (``plain``: conf/likelihood.yaml resolved): the data,
+    AIS's settings (the schedule of ``curves`` for the per-epoch ones), the exact sum's limit and the device."""
+    settings = {"data": plain["data"]["name"], "ais": {**plain["ais"], "schedule": plain[schedule]["schedule"]},
+                "trainer": plain["trainer"]["accelerator"]}
+    if schedule == "ais":
+        settings.update(exact_max_hidden=plain["exact_max_hidden"], reported=plain.get("reported"),
+                        dbn_bound_samples=plain["dbn_bound_samples"])
+    return settings
+
+
+def music_likelihood_settings(plain: dict) -> dict:
+    """What an RNN-RBM's log-likelihood per frame depends on besides the run: AIS's settings for it, the device."""
+    return {"rnnrbm": {key: value for key, value in plain["rnnrbm"].items() if key != "reported"},
+            "seed": plain["ais"]["seed"], "smoothing": plain["ais"]["base_rate_smoothing"],
+            "exact_max_hidden": plain["exact_max_hidden"], "trainer": plain["trainer"]["accelerator"]}
+
+
 def as_text(settings: dict) -> str:
     """A stable text form (YAML), the form Snakemake compares between runs."""
     return OmegaConf.to_yaml(settings)

@@ -17,7 +17,7 @@ rule layer_figure:
         "results/logs/figure/{folder}{model}_{figure}.log",
     localrule: True
     shell:
-        "{PYTHON} -m dltutorials.stages.figures {wildcards.figure} {output} {params.job} {OVERRIDES} > {log} 2>&1"
+        "{PYTHON} -m dltutorials.drawing.figures {wildcards.figure} {output} {params.job} {OVERRIDES} > {log} 2>&1"
 
 
 rule curve:
@@ -32,7 +32,7 @@ rule curve:
         "results/logs/curve/{folder}{table}_{curve}.log",
     localrule: True
     shell:
-        "{PYTHON} -m dltutorials.stages.curves {wildcards.curve} {output} {params.run_dirs} > {log} 2>&1"
+        "{PYTHON} -m dltutorials.drawing.curves {wildcards.curve} {output} {params.run_dirs} > {log} 2>&1"
 
 
 rule headline:
@@ -44,7 +44,7 @@ rule headline:
         "results/logs/headline/{folder}headline.log",
     localrule: True
     shell:
-        "{PYTHON} -m dltutorials.stages.curves headline {output} {input} > {log} 2>&1"
+        "{PYTHON} -m dltutorials.drawing.curves headline {output} {input} > {log} 2>&1"
 
 
 # A sweep's heat map: the validation error of every grid point, the selected one framed.
@@ -59,4 +59,4 @@ rule sweep_figure:
         "results/logs/sweep_figure/{folder}{sweep}.log",
     localrule: True
     shell:
-        "{PYTHON} -m dltutorials.stages.sweep_figure {input} {output} {params.columns} > {log} 2>&1"
+        "{PYTHON} -m dltutorials.drawing.sweep_figure heatmap {output} {input} {params.columns} > {log} 2>&1"

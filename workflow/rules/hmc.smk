@@ -30,4 +30,4 @@ rule hmc_figure:
         "results/logs/figure/{preset_folder}hmc_{hmc_figure}.log",
     localrule: True
     shell:
-        "{PYTHON} -m dltutorials.stages.hmc_figures {wildcards.hmc_figure} {output} {input} > {log} 2>&1"
+        "{PYTHON} -m dltutorials.drawing.hmc_figures {wildcards.hmc_figure} {output} {input} > {log} 2>&1"

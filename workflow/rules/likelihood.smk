@@ -76,4 +76,4 @@ rule likelihood_figure:
         "results/logs/figure/{preset_folder}rbm_likelihood_epochs.log",
     localrule: True
     shell:
-        "{PYTHON} -m dltutorials.stages.likelihood figure {output} {input} > {log} 2>&1"
+        "{PYTHON} -m dltutorials.drawing.curves likelihood {output} {input} > {log} 2>&1"

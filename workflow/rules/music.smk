@@ -58,7 +58,7 @@ rule music_figure:
         "results/logs/figure/{preset_folder}{music_table}_{music_figure}.log",
     localrule: True
     shell:
-        "{PYTHON} -m dltutorials.stages.music_figures {wildcards.music_figure} {output} {params.run_dirs} > {log} 2>&1"
+        "{PYTHON} -m dltutorials.drawing.music_figures {wildcards.music_figure} {output} {params.run_dirs} > {log} 2>&1"
 
 
 # The first seed's generated tunes beside the table: results/[<preset>/]<table>/sample<i>.mid for the first

@@ -52,7 +52,7 @@ rule tutorial_table:
         "results/logs/tutorial_table/{preset_folder}tutorial_table.log",
     localrule: True
     shell:
-        "{PYTHON} -m dltutorials.tutorial_table {output.csv} {output.md} {output.html} --preset {params.preset}"
+        "{PYTHON} -m dltutorials.drawing.tutorial_table {output.csv} {output.md} {output.html} --preset {params.preset}"
         " {params.tables} > {log} 2>&1"
 
 

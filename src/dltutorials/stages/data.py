@@ -8,13 +8,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from omegaconf import DictConfig
 
+from dltutorials import stages
 from dltutorials.atomic import write_json
-from dltutorials.config import compose
+from dltutorials.config import ConfigError
 from dltutorials.data.corpus import export_corpus
 from dltutorials.data.download import DataError, candidate_urls, fetch, sha256_of
 from dltutorials.data.idx import IDX_FILES, build_from_idx, pickle_matches
@@ -120,26 +120,24 @@ def prepare_dataset(cfg: DictConfig) -> dict[str, Path]:
                           data.n_features, data.n_classes)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("stage", choices=["download", "prepare", "binarize"])
-    parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data=mnist")
-    args = parser.parse_args(argv)
-    cfg = compose(args.overrides)
-    try:
-        if args.stage == "download":
-            download_dataset(cfg)  # prints which source it used
-        elif args.stage == "binarize":
-            if cfg.data.get("binarized_from") is None:
-                sys.exit(f"error: data={cfg.data.name} has no binarized_from: nothing to binarise")
-            paths = binarize_splits(Path(cfg.data.source_dir), Path(cfg.data.prepared_dir), cfg.data.binarize_seed)
-            for split, path in paths.items():
-                print(f"{split}: {path}")
-        else:
-            for split, path in prepare_dataset(cfg).items():
-                print(f"{split}: {path}")
-    except DataError as error:
-        sys.exit(f"error: {error}")
+def run(cfg: DictConfig, folder: None, step: str) -> dict:
+    """One step on ``cfg.data``: what it wrote, by name."""
+    if step == "download":
+        return {"raw": download_dataset(cfg)}  # prints which source it used
+    if step == "binarize":
+        if cfg.data.get("binarized_from") is None:
+            raise ConfigError(f"data={cfg.data.name} has no binarized_from: nothing to binarise")
+        return binarize_splits(Path(cfg.data.source_dir), Path(cfg.data.prepared_dir), cfg.data.binarize_seed)
+    return prepare_dataset(cfg)
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("step", choices=["download", "prepare", "binarize"])
+
+
+def main() -> None:
+    stages.main(__doc__, run, lambda paths: "\n".join(f"{name}: {path}" for name, path in paths.items()),
+                arguments=arguments, run_folder=False)
 
 
 if __name__ == "__main__":

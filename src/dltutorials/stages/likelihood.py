@@ -4,20 +4,20 @@
     python -m dltutorials.stages.likelihood measure results/runs/quick/rbm_cd1/mnist_binarized/seed1234 preset=quick
     python -m dltutorials.stages.likelihood epochs results/runs/paper/rbm_pcd/mnist_binarized/seed1234
     python -m dltutorials.stages.likelihood frames results/runs/paper/rnnrbm/nottingham/tutorial/seed1234
-    python -m dltutorials.stages.likelihood figure results/figures/rbm_likelihood_epochs.png <likelihood_epochs.csv>...
 
 ``measure`` reads the run's RBM (``layer1/layer.pt``), fits the base-rate model to the training split of the
 likelihood data (the binarised digits), estimates log Z by AIS (and exactly, for few enough hidden units),
 and writes ``<run_dir>/likelihood.json``: log Z with its band, the average log p(v) of the test and training
 digits. ``epochs`` does the same for the parameters kept after each epoch (``layer1/epochs/``, with the
-shorter schedule of ``curves``) into ``<run_dir>/likelihood_epochs.csv``; ``figure`` draws those curves.
+shorter schedule of ``curves``) into ``<run_dir>/likelihood_epochs.csv`` (``dltutorials.drawing.curves``
+draws them).
 ``frames`` measures an RNN-RBM run: its log-likelihood per frame on the valid and test tunes.
 """
 
 from __future__ import annotations
 
 import argparse
-import socket
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,16 +29,14 @@ import pandas as pd
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from dltutorials import runtime
-from dltutorials.atomic import atomic_path, write_json
-from dltutorials.config import ConfigError, compose, validate_likelihood
+from dltutorials import runtime, stages
+from dltutorials.atomic import atomic_path
+from dltutorials.config import ConfigError, validate_likelihood
 from dltutorials.data.download import DataError
 from dltutorials.data.prepare import load_split
 from dltutorials.fields import Bounds, Count
-from dltutorials.plots import save_likelihood_curves
-from dltutorials.provenance import git_commit, library_versions
+from dltutorials.fingerprints import likelihood_settings, music_likelihood_settings
 from dltutorials.sampling import ais
-from dltutorials.stages import one_line_errors
 from dltutorials.training.layers import layer_dir, load_layer
 
 
@@ -95,7 +93,7 @@ class Measure:
 
     def __init__(self, cfg: DictConfig) -> None:
         self.plain = validate_likelihood(cfg)
-        runtime.configure(cfg.num_threads)
+        stages.start(cfg, seed=self.plain["ais"]["seed"])  # AIS draws from generators of its own, seeded too
         self.device = runtime.device_for(self.plain["trainer"]["accelerator"])
         self.train = binary_split(self.plain["data"]["prepared_dir"], "train")
         self.test = binary_split(self.plain["data"]["prepared_dir"], "test")
@@ -195,10 +193,9 @@ def measure(cfg: DictConfig, run_dir: str | Path) -> dict:
         # with the exact log Z: an RBM's exact log p(v), a DBN's bound moved by the same amount
         for split in ("test", "train"):
             row[f"exact_{split}_log_prob"] = round(row[f"{split}_log_prob"] - (exact - row["log_z"]), 4)
-    row.update({"device": str(setup.device), "torch_threads": torch.get_num_threads(),
-                "host": socket.gethostname(), "git_commit": git_commit(), "versions": library_versions()})
-    write_json(run_dir / "likelihood.json", row)
-    return row
+    row.update({"device": str(setup.device), "torch_threads": torch.get_num_threads()})
+    settings = {**likelihood_settings(plain), "measured": [layer.info.get("numerics") for layer in layers]}
+    return stages.finish(run_dir, plain, row, settings, last="likelihood.json", config_file="likelihood.yaml")
 
 
 def measure_epochs(cfg: DictConfig, run_dir: str | Path) -> pd.DataFrame:
@@ -236,7 +233,7 @@ def measure_frames(cfg: DictConfig, run_dir: str | Path) -> dict:
         raise FileNotFoundError(f"{run_dir}: no finished RNN-RBM run (metrics.json); make it with: snakemake "
                                 f"--cores all {run_dir / 'metrics.json'}")
     trained = OmegaConf.load(run_dir / "config.yaml")
-    runtime.configure(cfg.num_threads)
+    stages.start(cfg, seed=plain["ais"]["seed"])
     device = runtime.device_for(plain["trainer"]["accelerator"])
     model = RNNRBM.load_from_checkpoint(run_dir / "model.ckpt", map_location=device).eval()
     settings = plain["rnnrbm"]
@@ -270,52 +267,41 @@ def measure_frames(cfg: DictConfig, run_dir: str | Path) -> dict:
                                   for vb, hb in zip(visible_biases, hidden_biases)], dtype=torch.float64)
             row[f"{split}_exact_log_likelihood_per_frame"] = round(float((-free - exact).mean()), 4)
     row.update({"ais_seconds": round(time.perf_counter() - start, 2), "device": str(device),
-                "torch_threads": torch.get_num_threads(), "host": socket.gethostname(),
-                "git_commit": git_commit(), "versions": library_versions()})
-    write_json(run_dir / "likelihood.json", row)
-    return row
+                "torch_threads": torch.get_num_threads()})
+    measured = json.loads((run_dir / "metrics.json").read_text()).get("numerics")
+    settings = {**music_likelihood_settings(plain), "measured": measured}
+    return stages.finish(run_dir, plain, row, settings, last="likelihood.json", config_file="likelihood.yaml")
 
 
-def draw_curves(output: str | Path, tables: list[str | Path]) -> None:
-    """Test log p(v) against epoch, a line per run, with AIS's band."""
-    curves = []
-    for path in tables:
-        table = pd.read_csv(path)
-        first = table.iloc[0]
-        curves.append({"label": f"{first.method} ({first.model}, seed {first.seed})", "epoch": table.epoch.to_numpy(),
-                       "log_prob": table.test_log_prob.to_numpy(),
-                       # log p(v) = -F(v) - log Z: log Z's band, the other way round
-                       "low": (table.test_log_prob - (table.log_z_high - table.log_z)).to_numpy(),
-                       "high": (table.test_log_prob + (table.log_z - table.log_z_low)).to_numpy()})
-    save_likelihood_curves(output, curves)
+def run(cfg: DictConfig, folder: None, action: str, run_dir: Path) -> dict:
+    if action == "measure":
+        return measure(cfg, run_dir)
+    if action == "frames":
+        return measure_frames(cfg, run_dir)
+    return {"epochs": len(measure_epochs(cfg, run_dir)), "file": str(run_dir / "likelihood_epochs.csv")}
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["measure", "epochs", "frames", "figure"])
-    parser.add_argument("target", help="a run whose layer1/layer.pt is an RBM (measure, epochs), or the figure's "
-                                       "PNG file (figure)")
-    parser.add_argument("rest", nargs="*", help="Hydra overrides of conf/likelihood.yaml, e.g. preset=quick "
-                                                "(measure, epochs), or the likelihood_epochs.csv files (figure)")
-    args = parser.parse_args(argv)
-    with one_line_errors():
-        if args.action == "figure":
-            draw_curves(args.target, args.rest)
-            print(f"wrote {args.target}")
-        elif args.action == "frames":
-            row = measure_frames(compose(args.rest, "likelihood"), args.target)
-            print(f"rnnrbm {row['variant']} ({row['dataset']}): log-likelihood per frame, valid "
-                  f"{row['valid_log_likelihood_per_frame']:.3f}, test {row['test_log_likelihood_per_frame']:.3f} "
-                  f"nats; AIS {row['ais_seconds']:.1f} s")
-        elif args.action == "epochs":
-            table = measure_epochs(compose(args.rest, "likelihood"), args.target)
-            print(f"{len(table)} epochs in {Path(args.target) / 'likelihood_epochs.csv'}")
-        else:
-            row = measure(compose(args.rest, "likelihood"), args.target)
-            exact = f", exact {row['exact_log_z']:.3f}" if row["exact_log_z"] is not None else ""
-            print(f"{row['model']} ({row['method']}, {row['hidden_sizes']} hidden): log Z {row['log_z']:.3f} "
-                  f"[{row['log_z_low']:.3f}, {row['log_z_high']:.3f}]{exact}; test log p(v) "
-                  f"{row['test_log_prob']:.2f}, train {row['train_log_prob']:.2f} nats; AIS {row['ais_seconds']:.1f} s")
+def summary(row: dict) -> str:
+    if "file" in row:
+        return f"{row['epochs']} epochs in {row['file']}"
+    if row["model"] == "rnnrbm":
+        return (f"rnnrbm {row['variant']} ({row['dataset']}): log-likelihood per frame, valid "
+                f"{row['valid_log_likelihood_per_frame']:.3f}, test {row['test_log_likelihood_per_frame']:.3f} nats; "
+                f"AIS {row['ais_seconds']:.1f} s")
+    exact = f", exact {row['exact_log_z']:.3f}" if row["exact_log_z"] is not None else ""
+    return (f"{row['model']} ({row['method']}, {row['hidden_sizes']} hidden): log Z {row['log_z']:.3f} "
+            f"[{row['log_z_low']:.3f}, {row['log_z_high']:.3f}]{exact}; test log p(v) {row['test_log_prob']:.2f}, "
+            f"train {row['train_log_prob']:.2f} nats; AIS {row['ais_seconds']:.1f} s")
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=["measure", "epochs", "frames"])
+    parser.add_argument("run_dir", type=Path, help="a run whose layer1/layer.pt is an RBM (measure, epochs), or an "
+                                                   "RNN-RBM run (frames)")
+
+
+def main() -> None:
+    stages.main(__doc__, run, summary, config_name="likelihood", arguments=arguments, run_folder=False)
 
 
 if __name__ == "__main__":

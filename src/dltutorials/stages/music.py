@@ -13,31 +13,26 @@ and, last, ``metrics.json``.
 
 from __future__ import annotations
 
-import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
-import hydra
-import lightning as L
 import numpy as np
 import pandas as pd
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from dltutorials import runtime
-from dltutorials.atomic import atomic_path, write_json, write_text
-from dltutorials.config import CONFIG_DIR, ConfigError, validate_music
+from dltutorials import stages
+from dltutorials.atomic import atomic_path
+from dltutorials.config import ConfigError, validate_music
 from dltutorials.data.datamodule import TuneDataModule
 from dltutorials.data.midi import write_midi
 from dltutorials.fields import Count
-from dltutorials.fingerprints import differences, music_pretraining_settings
+from dltutorials.fingerprints import differences, music_pretraining_settings, music_settings
 from dltutorials.models.rnnrbm import RNNRBM
-from dltutorials.provenance import git_commit, library_versions
 from dltutorials.results import rnnrbm_tutorial_trace
-from dltutorials.stages import run_in_output_dir
 from dltutorials.stages.music_pretrain import rbm_file
 from dltutorials.stages.pretrain import EpochCosts
 from dltutorials.training.layers import load_layer
@@ -108,8 +103,7 @@ def run(cfg: DictConfig, out_dir: str | Path | None = None) -> dict:
     """Train, evaluate and generate; returns the result row (also ``metrics.json``)."""
     plain = validate_music(cfg)
     run_dir = Path(out_dir or cfg.paths.run_dir)
-    runtime.configure(cfg.num_threads)
-    L.seed_everything(cfg.seed, verbose=False)
+    stages.start(cfg)
     low, high = plain["data"]["note_range"]
     datamodule = TuneDataModule(cfg.data.prepared_dir, cfg.model.train_subset, cfg.data.transposed)
     model = instantiate(cfg.model.module, n_visible=high - low)
@@ -160,22 +154,15 @@ def run(cfg: DictConfig, out_dir: str | Path | None = None) -> dict:
         "seconds_per_epoch": round(train_seconds / last["epoch"], 2),
         "eval_seconds": round(eval_seconds, 2),
         "device": str(model.device),
-        "host": socket.gethostname(),
-        "git_commit": git_commit(),
-        "versions": library_versions(),
     }
-    write_text(run_dir / "config.yaml", OmegaConf.to_yaml(plain))
-    write_json(run_dir / "metrics.json", row)  # last: its presence marks a finished run
-    return row
+    return stages.finish(run_dir, plain, row, {**music_settings(plain), "seed": plain["seed"]})
 
 
-@hydra.main(config_path=str(CONFIG_DIR), config_name="rnnrbm", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    row = run_in_output_dir(run, cfg)
-    print(f"rnnrbm ({row['preset']}, {row['dataset']}): train monitor {row['train_monitor']:.3f} after "
-          f"{row['epochs']} epochs ({row['seconds_per_epoch']:.1f} s each); valid monitor "
-          f"{row['valid_monitor']:.3f}, accuracy {row['valid_accuracy']:.2%}; test monitor "
-          f"{row['test_monitor']:.3f}, accuracy {row['test_accuracy']:.2%}")
+def main() -> None:
+    stages.main(__doc__, run, lambda row: f"rnnrbm ({row['preset']}, {row['dataset']}): train monitor "
+                f"{row['train_monitor']:.3f} after {row['epochs']} epochs ({row['seconds_per_epoch']:.1f} s each); "
+                f"valid monitor {row['valid_monitor']:.3f}, accuracy {row['valid_accuracy']:.2%}; test monitor "
+                f"{row['test_monitor']:.3f}, accuracy {row['test_accuracy']:.2%}", config_name="rnnrbm")
 
 
 if __name__ == "__main__":

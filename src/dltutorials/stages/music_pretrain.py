@@ -15,20 +15,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import hydra
-import lightning as L
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from dltutorials import runtime
-from dltutorials.config import CONFIG_DIR, ConfigError, validate_music
+from dltutorials import stages
+from dltutorials.config import ConfigError, validate_music
 from dltutorials.data.datamodule import TuneDataModule, UnlabelledDataModule
 from dltutorials.fields import PositiveFloat, PositiveInt
 from dltutorials.fingerprints import music_pretraining_settings
 from dltutorials.models.rbm import RBM
-from dltutorials.provenance import git_commit
-from dltutorials.stages import run_in_output_dir
 from dltutorials.stages.pretrain import EpochCosts
 from dltutorials.training.layers import save_layer
 
@@ -55,8 +51,7 @@ def pretrain(cfg: DictConfig, run_dir: str | Path | None = None) -> dict:
         raise ConfigError("model.pretrain_rbm is null: this run starts from random weights, nothing to pretrain "
                           "(rnnrbm_variant=improved pretrains)")
     out = rbm_file(run_dir or cfg.paths.run_dir).parent
-    runtime.configure(cfg.num_threads)
-    L.seed_everything(cfg.seed, verbose=False)
+    stages.start(cfg)
     tunes = TuneDataModule(cfg.data.prepared_dir, cfg.model.train_subset, cfg.data.transposed).training_tunes
     frames = torch.cat(tunes)[torch.randperm(sum(len(tune) for tune in tunes))]
     datamodule = UnlabelledDataModule(frames, settings["batch_size"])
@@ -69,17 +64,17 @@ def pretrain(cfg: DictConfig, run_dir: str | Path | None = None) -> dict:
     trainer.fit(rbm, datamodule=datamodule)
     summary = {"class": "RBM", "frames": len(frames), "epochs": len(costs.rows), "final_cost": costs.rows[-1]["cost"],
                "pretrain_seconds": round(time.perf_counter() - start, 2),
-               "fingerprint": music_pretraining_settings(plain), "git_commit": git_commit()}
+               "fingerprint": music_pretraining_settings(plain)}
     costs.write_csv(out / "epochs.csv")
-    save_layer(out / "layer.pt", rbm, summary)  # last: its presence marks a finished pretraining
-    return summary
+    # config.yaml, then the layer's file last: its presence marks a finished pretraining
+    return stages.finish(out, plain, summary, summary["fingerprint"],
+                         last=lambda result: save_layer(out / "layer.pt", rbm, result))
 
 
-@hydra.main(config_path=str(CONFIG_DIR), config_name="rnnrbm", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    summary = run_in_output_dir(pretrain, cfg)
-    print(f"RBM on {summary['frames']} shuffled frames: reconstruction cost {summary['final_cost']:.3f} after "
-          f"{summary['epochs']} epochs, {summary['pretrain_seconds']:.0f} s")
+def main() -> None:
+    stages.main(__doc__, pretrain, lambda summary: f"RBM on {summary['frames']} shuffled frames: reconstruction "
+                f"cost {summary['final_cost']:.3f} after {summary['epochs']} epochs, "
+                f"{summary['pretrain_seconds']:.0f} s", config_name="rnnrbm")
 
 
 if __name__ == "__main__":

@@ -19,14 +19,12 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from dltutorials import runtime
+from dltutorials import stages
 from dltutorials.atomic import write_text
-from dltutorials.config import ConfigError, compose, per_layer_settings, validate
+from dltutorials.config import ConfigError, per_layer_settings, validate
 from dltutorials.data.datamodule import UnlabelledDataModule, load_inputs
 from dltutorials.fields import PositiveInt
 from dltutorials.fingerprints import layer_settings
-from dltutorials.provenance import git_commit
-from dltutorials.stages import one_line_errors
 from dltutorials.training.layers import encode, layer_dir, load_layer, save_codes, save_layer
 
 
@@ -109,8 +107,7 @@ def pretrain_layer(cfg: DictConfig, k: int) -> dict:
     """Train layer k for ``pretrain.epochs`` epochs; returns a summary (also in the layer's files)."""
     plain = validate(cfg)
     check_layer(cfg, k)
-    runtime.configure(cfg.num_threads)
-    L.seed_everything(cfg.seed + k, verbose=False)  # each layer its own random stream
+    stages.start(cfg, seed=cfg.seed + k)  # each layer its own random stream
     pretrain = cfg.model.pretrain
     datamodule = UnlabelledDataModule(layer_inputs(cfg, k), pretrain.batch_size,
                                       cfg.data.datamodule.updates_per_step, cfg.data.datamodule.train_subset)
@@ -125,11 +122,11 @@ def pretrain_layer(cfg: DictConfig, k: int) -> dict:
     seconds = time.perf_counter() - start
     summary = {"layer": k, "class": type(layer).__name__, "epochs": len(costs.rows),
                "final_cost": costs.rows[-1]["cost"], "pretrain_seconds": round(seconds, 2),
-               "settings": dict(layer.hparams), "fingerprint": layer_settings(plain, k), "git_commit": git_commit()}
+               "settings": dict(layer.hparams), "fingerprint": layer_settings(plain, k)}
     costs.write_csv(out / "epochs.csv")
-    write_text(out / "config.yaml", OmegaConf.to_yaml(plain))
-    save_layer(out / "layer.pt", layer, summary)  # last: its presence marks a finished layer
-    return summary
+    # config.yaml, then the layer's file last: its presence marks a finished layer
+    return stages.finish(out, plain, summary, {**summary["fingerprint"], "seed": plain["seed"]},
+                         last=lambda result: save_layer(out / "layer.pt", layer, result))
 
 
 def encode_layer(cfg: DictConfig, k: int) -> Path:
@@ -140,18 +137,21 @@ def encode_layer(cfg: DictConfig, k: int) -> Path:
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def run(cfg: DictConfig, folder: None, action: str, layer: int) -> dict:
+    """``train``: pretrain the layer (its summary); ``encode``: its codes of the training set."""
+    if action == "train":
+        return pretrain_layer(cfg, layer)
+    return {"layer": layer, "codes": str(encode_layer(cfg, layer))}
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=["train", "encode"])
     parser.add_argument("layer", type=int, help="layer number, 1 = the one on the data")
-    parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. model=dbn preset=quick")
-    args = parser.parse_args(argv)
-    cfg = compose(args.overrides)
-    with one_line_errors():
-        if args.action == "train":
-            print(pretrain_layer(cfg, args.layer))
-        else:
-            print(f"wrote {encode_layer(cfg, args.layer)}")
+
+
+def main() -> None:
+    stages.main(__doc__, run, lambda result: f"wrote {result['codes']}" if "codes" in result else str(result),
+                arguments=arguments, run_folder=False)
 
 
 if __name__ == "__main__":

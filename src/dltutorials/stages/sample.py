@@ -12,22 +12,18 @@ and, last, ``metrics.json``.
 
 from __future__ import annotations
 
-import socket
-import sys
 import time
 from pathlib import Path
 
-import hydra
 import numpy as np
 import torch
-from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from dltutorials import runtime
-from dltutorials.atomic import atomic_path, write_json, write_text
-from dltutorials.config import CONFIG_DIR, ConfigError, validate_hmc
-from dltutorials.provenance import git_commit, library_versions
+from dltutorials import runtime, stages
+from dltutorials.atomic import atomic_path
+from dltutorials.config import validate_hmc
+from dltutorials.fingerprints import sampling_settings
 from dltutorials.results import tutorial_setting_value, tutorial_value
 from dltutorials.sampling.diagnostics import effective_sample_size, moment_errors
 from dltutorials.sampling.hmc import HMCSampler, HMCSettings
@@ -37,7 +33,7 @@ def sample(cfg: DictConfig, out_dir: str | Path | None = None) -> dict:
     """Burn in, draw, measure; returns the result row. Writes into ``out_dir`` (default ``paths.run_dir``)."""
     plain = validate_hmc(cfg)
     run_dir = Path(out_dir or cfg.paths.run_dir)
-    runtime.configure(cfg.num_threads)
+    stages.start(cfg)  # the chains draw from the sampler's own generator, seeded with the run's seed too
     device, dtype = runtime.device_for(plain["trainer"]["accelerator"]), getattr(torch, plain["dtype"])
     target = instantiate(cfg.hmc_target.distribution)
     chains = plain["chains"]
@@ -84,18 +80,13 @@ def sample(cfg: DictConfig, out_dir: str | Path | None = None) -> dict:
         "tutorial_final_stepsize": tutorial_setting_value("hmc", _tutorial_dataset(name), "final stepsize"),
         "dtype": plain["dtype"],
         "device": str(device),
-        "host": socket.gethostname(),
-        "git_commit": git_commit(),
-        "versions": library_versions(),
     }
     with atomic_path(run_dir / "draws.npz") as tmp, open(tmp, "wb") as f:
         np.savez(f, draws=kept, stepsize=stepsize.cpu().numpy(), acceptance=acceptance.cpu().numpy(),
                  mean=target.mean, cov=target.cov)
     with atomic_path(run_dir / "sampler.pt") as tmp:
         torch.save(sampler.state_dict(), tmp)
-    write_text(run_dir / "config.yaml", OmegaConf.to_yaml(plain))
-    write_json(run_dir / "metrics.json", row)  # last: its presence marks a finished run
-    return row
+    return stages.finish(run_dir, plain, row, sampling_settings(plain))
 
 
 def _tutorial_dataset(target: str) -> str:
@@ -108,15 +99,11 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-@hydra.main(config_path=str(CONFIG_DIR), config_name="hmc", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    try:
-        row = sample(cfg, HydraConfig.get().runtime.output_dir)
-    except ConfigError as error:
-        sys.exit(f"config error: {error}")
-    print(f"hmc {row['target']} ({row['preset']}): acceptance {row['final_acceptance_rate']:.4f}, "
-          f"step size {row['final_stepsize']:.4f}, largest mean error {row['max_abs_mean_error']:.4f}, "
-          f"ESS min {row['ess_min']:.0f}, {row['burnin_seconds'] + row['sampling_seconds']:.1f} s")
+def main() -> None:
+    stages.main(__doc__, sample, lambda row: f"hmc {row['target']} ({row['preset']}): acceptance "
+                f"{row['final_acceptance_rate']:.4f}, step size {row['final_stepsize']:.4f}, largest mean error "
+                f"{row['max_abs_mean_error']:.4f}, ESS min {row['ess_min']:.0f}, "
+                f"{row['burnin_seconds'] + row['sampling_seconds']:.1f} s", config_name="hmc")
 
 
 if __name__ == "__main__":

@@ -17,25 +17,20 @@ so neither ever changes what the pipeline's tables report.
 
 from __future__ import annotations
 
-import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import hydra
-import lightning as L
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from dltutorials import runtime
-from dltutorials.atomic import atomic_path, write_json, write_text
-from dltutorials.config import CONFIG_DIR, ConfigError, validate
+from dltutorials import stages
+from dltutorials.atomic import atomic_path
+from dltutorials.config import ConfigError, validate
 from dltutorials.fields import PositiveInt
-from dltutorials.fingerprints import differences, layer_settings
-from dltutorials.provenance import git_commit, library_versions
+from dltutorials.fingerprints import differences, layer_settings, training_settings
 from dltutorials.results import tutorial_value
-from dltutorials.stages import run_in_output_dir
 from dltutorials.training.early_stopping import TutorialEarlyStopping
 from dltutorials.training.layers import layer_dir, load_layer
 
@@ -78,8 +73,7 @@ def train(cfg: DictConfig, out_dir: str | Path | None = None) -> dict:
     """
     plain = validate(cfg)
     run_dir = Path(out_dir or cfg.paths.run_dir)
-    runtime.configure(cfg.num_threads)
-    L.seed_everything(cfg.seed, verbose=False)
+    stages.start(cfg)
 
     datamodule = instantiate(cfg.data.datamodule, batch_size=cfg.model.batch_size)
     datamodule.setup("fit")
@@ -120,22 +114,16 @@ def train(cfg: DictConfig, out_dir: str | Path | None = None) -> dict:
         "test_error_minus_tutorial": None if reported is None else round(test_error - reported, 4),
         "device": str(model.device),
         "torch_threads": torch.get_num_threads(),
-        "host": socket.gethostname(),
-        "git_commit": git_commit(),
-        "versions": library_versions(),
     }
     with atomic_path(run_dir / "model.ckpt") as tmp:
         trainer.save_checkpoint(tmp)
-    write_text(run_dir / "config.yaml", OmegaConf.to_yaml(plain))
-    write_json(run_dir / "metrics.json", row)  # last: its presence marks a finished run
-    return row
+    return stages.finish(run_dir, plain, row, {**training_settings(plain), "seed": plain["seed"]})
 
 
-@hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    row = run_in_output_dir(train, cfg)
-    print(f"{row['model']} ({row['preset']}): best valid {row['best_valid_error']:.2f} %, "
-          f"test {row['test_error']:.2f} % after {row['epochs_run']} epochs, {row['train_seconds']:.0f} s")
+def main() -> None:
+    stages.main(__doc__, train, lambda row: f"{row['model']} ({row['preset']}): best valid "
+                f"{row['best_valid_error']:.2f} %, test {row['test_error']:.2f} % after {row['epochs_run']} epochs, "
+                f"{row['train_seconds']:.0f} s")
 
 
 if __name__ == "__main__":

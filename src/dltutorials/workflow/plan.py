@@ -22,8 +22,9 @@ import sys
 from dataclasses import dataclass
 
 from dltutorials import config as hydra_configs
-from dltutorials import fingerprints, tutorial_table
+from dltutorials import fingerprints
 from dltutorials.config import USER_CONFIG_ENV, ConfigError, available, check_sweep_point, composed, sweep_label
+from dltutorials.drawing import tutorial_table
 from dltutorials.workflow import layout
 from dltutorials.workflow.layout import PAPER, SPLITS, TUTORIAL_DATASET
 
@@ -648,21 +649,10 @@ class Plan:
     def likelihood_fingerprint(self, preset: str, schedule: str = "ais") -> str:
         """What an estimate depends on: the data, AIS's settings (the schedule of ``curves`` for the per-epoch
         ones), the exact sum's limit and the device."""
-        plain = self.likelihood_config(preset)
-        settings = {"data": plain["data"]["name"], "ais": {**plain["ais"], "schedule": plain[schedule]["schedule"]},
-                    "trainer": plain["trainer"]["accelerator"]}
-        if schedule == "ais":
-            settings.update(exact_max_hidden=plain["exact_max_hidden"], reported=plain.get("reported"),
-                            dbn_bound_samples=plain["dbn_bound_samples"])
-        return fingerprints.as_text(settings)
+        return fingerprints.as_text(fingerprints.likelihood_settings(self.likelihood_config(preset), schedule))
 
     def music_likelihood_fingerprint(self, preset: str) -> str:
-        plain = self.likelihood_config(preset)
-        return fingerprints.as_text({"rnnrbm": {key: value for key, value in plain["rnnrbm"].items()
-                                                if key != "reported"},
-                                     "seed": plain["ais"]["seed"], "smoothing": plain["ais"]["base_rate_smoothing"],
-                                     "exact_max_hidden": plain["exact_max_hidden"],
-                                     "trainer": plain["trainer"]["accelerator"]})
+        return fingerprints.as_text(fingerprints.music_likelihood_settings(self.likelihood_config(preset)))
 
     # -- the tutorial table and the default target -------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """The heat map of a sweep (conf/sweep/), drawn from its table: nothing is trained here.
 
-    python -m dltutorials.stages.sweep_figure results/sweeps/dbn_lr.csv results/sweeps/dbn_lr.png \\
+    python -m dltutorials.drawing.sweep_figure heatmap results/sweeps/dbn_lr.png results/sweeps/dbn_lr.csv \\
         pretrain_learning_rate finetune_learning_rate
 
 Each cell is a grid point's validation error (%), the mean over its seeds (the
@@ -11,14 +11,13 @@ A missing or malformed table ends the process with one line naming the file.
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
 import pandas as pd
 
-from dltutorials.plots import save_sweep_heatmap
-from dltutorials.stages.curves import read_csv
+from dltutorials import drawing
+from dltutorials.drawing.curves import read_csv
+from dltutorials.drawing.plots import save_sweep_heatmap
 
 
 def heatmap(table: pd.DataFrame, rows: str, columns: str) -> dict:
@@ -39,23 +38,22 @@ def heatmap(table: pd.DataFrame, rows: str, columns: str) -> dict:
             "selected": (axis[rows].index(point[rows]), axis[columns].index(point[columns])), "title": title}
 
 
+def heatmap_figure(output: Path, inputs: list[str]) -> None:
+    """``inputs``: the sweep's table, then its columns of the pretraining and the fine-tuning values."""
+    if len(inputs) != 3:
+        raise ValueError(f"heatmap needs a sweep's table and its two swept columns, got {inputs}")
+    path, rows, columns = Path(inputs[0]), inputs[1], inputs[2]
+    table = read_csv(path, ["sweep", "model", "preset", "seed", rows, columns, "mean_valid_error", "selected",
+                            "test_error"])
+    if not table["selected"].any():
+        raise ValueError(f"{path}: no row is marked selected")
+    save_sweep_heatmap(output, **heatmap(table, rows, columns))
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("table", type=Path, help="a sweep's table, results/[<preset>/]sweeps/<sweep>.csv")
-    parser.add_argument("output", type=Path)
-    parser.add_argument("rows", help="the table's column of the pretraining values (the heat map's rows)")
-    parser.add_argument("columns", help="the table's column of the fine-tuning values")
-    args = parser.parse_args(argv)
-    needed = ["sweep", "model", "preset", "seed", args.rows, args.columns, "mean_valid_error", "selected",
-              "test_error"]
-    try:
-        table = read_csv(args.table, needed)
-        if not table["selected"].any():
-            raise ValueError(f"{args.table}: no row is marked selected")
-        save_sweep_heatmap(args.output, **heatmap(table, args.rows, args.columns))
-    except (OSError, ValueError) as error:
-        sys.exit(f"error: {error}")
-    print(f"wrote {args.output}")
+    drawing.main(__doc__, {"heatmap": heatmap_figure},
+                 "a sweep's table results/[<preset>/]sweeps/<sweep>.csv, then its columns of the pretraining "
+                 "values (the heat map's rows) and of the fine-tuning values", argv)
 
 
 if __name__ == "__main__":

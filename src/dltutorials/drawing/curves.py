@@ -1,8 +1,9 @@
 """Curves and the headline comparison, drawn from finished runs' files (nothing is trained here).
 
-    python -m dltutorials.stages.curves learning OUT.png results/runs/paper/mlp/seed*
-    python -m dltutorials.stages.curves pretraining OUT.png results/runs/paper/dbn/seed*
-    python -m dltutorials.stages.curves headline OUT.png results/logreg.csv results/mlp.csv ...
+    python -m dltutorials.drawing.curves learning OUT.png results/runs/paper/mlp/seed*
+    python -m dltutorials.drawing.curves pretraining OUT.png results/runs/paper/dbn/seed*
+    python -m dltutorials.drawing.curves headline OUT.png results/logreg.csv results/mlp.csv ...
+    python -m dltutorials.drawing.curves likelihood OUT.png results/runs/paper/rbm_*/*/seed1234/likelihood_epochs.csv
 
 ``learning``: the validation error (%) of each supervised run (logreg, mlp,
 lenet, the fine-tuning of sda, dbn, cae) against the epoch, one line per run,
@@ -14,7 +15,8 @@ the cA's cost with its penalty, or the PCD RBM's pseudo-likelihood), one panel
 per layer and one line per run, from ``layer<k>/epochs.csv``; the RBM's panel
 also shows the tutorial's trace. ``headline``: every classifier's test error,
 the mean over the tables' seeds with a std error bar, beside the tutorial's
-number (the cA has none), from the model tables.
+number (the cA has none), from the model tables. ``likelihood``: the test log p(v) of
+RBMs after each epoch, with AIS's band (``python -m dltutorials.stages.likelihood epochs``).
 
 A missing or malformed input ends the process with one line naming the file;
 figures are written atomically.
@@ -22,17 +24,21 @@ figures are written atomically.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
+from dltutorials import drawing
 from dltutorials.data.datamodule import chunk_bounds
-from dltutorials.plots import save_headline, save_learning_curves, save_pretraining_costs
+from dltutorials.drawing.plots import (
+    save_headline,
+    save_learning_curves,
+    save_likelihood_curves,
+    save_pretraining_costs,
+)
 from dltutorials.results import tutorial_monitor_trace
 from dltutorials.training.early_stopping import PatienceRule
 
@@ -219,23 +225,31 @@ def headline_rows(tables: list[Path]) -> list[dict]:
     return out
 
 
+def likelihood_curves(output: Path, tables: list[str]) -> None:
+    """Test log p(v) against epoch, a line per run with AIS's band, from ``likelihood_epochs.csv`` files
+    (``python -m dltutorials.stages.likelihood epochs``)."""
+    curves = []
+    for path in tables:
+        table = read_csv(Path(path), ["method", "model", "seed", "epoch", "test_log_prob", "log_z", "log_z_low",
+                                      "log_z_high"])
+        first = table.iloc[0]
+        curves.append({"label": f"{first.method} ({first.model}, seed {first.seed})", "epoch": table.epoch.to_numpy(),
+                       "log_prob": table.test_log_prob.to_numpy(),
+                       # log p(v) = -F(v) - log Z: log Z's band, the other way round
+                       "low": (table.test_log_prob - (table.log_z_high - table.log_z)).to_numpy(),
+                       "high": (table.test_log_prob + (table.log_z - table.log_z_low)).to_numpy()})
+    save_likelihood_curves(output, curves)
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("figure", choices=["learning", "pretraining", "headline"])
-    parser.add_argument("output", type=Path)
-    parser.add_argument("inputs", type=Path, nargs="+",
-                        help="run folders (learning, pretraining) or model tables results/<model>.csv (headline)")
-    args = parser.parse_args(argv)
-    try:
-        if args.figure == "learning":
-            save_learning_curves(args.output, [learning_curve(run_dir) for run_dir in args.inputs])
-        elif args.figure == "pretraining":
-            save_pretraining_costs(args.output, pretraining_panels(args.inputs), pretraining_title(args.inputs))
-        else:
-            save_headline(args.output, headline_rows(args.inputs))
-    except (OSError, ValueError) as error:
-        sys.exit(f"error: {error}")
-    print(f"wrote {args.output}")
+    drawing.main(__doc__, {
+        "learning": lambda output, runs: save_learning_curves(output, [learning_curve(Path(run)) for run in runs]),
+        "pretraining": lambda output, runs: save_pretraining_costs(
+            output, pretraining_panels([Path(run) for run in runs]), pretraining_title([Path(run) for run in runs])),
+        "headline": lambda output, tables: save_headline(output, headline_rows([Path(t) for t in tables])),
+        "likelihood": likelihood_curves,
+    }, "run folders (learning, pretraining), model tables results/<model>.csv (headline) or "
+       "likelihood_epochs.csv files (likelihood)", argv)
 
 
 if __name__ == "__main__":

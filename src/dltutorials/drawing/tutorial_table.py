@@ -1,6 +1,6 @@
 """The tutorial table: every number the tutorial reports beside ours, with a verdict.
 
-    python -m dltutorials.tutorial_table OUT.csv OUT.md OUT.html --preset paper TABLE.csv...
+    python -m dltutorials.drawing.tutorial_table OUT.csv OUT.md OUT.html --preset paper TABLE.csv...
 
 Rows are described in ``conf/tutorial_table.yaml``: for each number of
 ``resources/tutorial_results.csv``, the model table and column that hold ours.
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
@@ -23,6 +22,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from dltutorials.atomic import atomic_path, write_text
+from dltutorials.cli import one_line_errors
 from dltutorials.config import CONFIG_DIR
 from dltutorials.results import tutorial_monitor_trace, tutorial_results, tutorial_row, tutorial_setting_value
 
@@ -310,10 +310,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("tables", type=Path, nargs="*", help="model tables, e.g. results/dbn.csv")
     parser.add_argument("--preset", required=True)
     args = parser.parse_intermixed_args(argv)
-    try:
+    with one_line_errors(OSError, ValueError):  # a TableError is a ValueError
         write(read_tables(args.tables), args.csv, args.md, args.html, args.preset)
-    except TableError as error:
-        sys.exit(f"error: {error}")
     print(f"wrote {args.csv}, {args.md} and {args.html}")
 
 

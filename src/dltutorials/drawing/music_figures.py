@@ -1,7 +1,7 @@
 """RNN-RBM figures from finished runs (``samples.npz``, ``epochs.csv``, ``config.yaml`` of each run folder).
 
-    python -m dltutorials.stages.music_figures samples OUT.png results/runs/paper/rnnrbm/nottingham/seed1234
-    python -m dltutorials.stages.music_figures monitor OUT.png results/runs/paper/rnnrbm/nottingham/seed*
+    python -m dltutorials.drawing.music_figures samples OUT.png results/runs/paper/rnnrbm/nottingham/seed1234
+    python -m dltutorials.drawing.music_figures monitor OUT.png results/runs/paper/rnnrbm/nottingham/seed*
 
 ``samples``: the first run's generated piano rolls and, for comparison, the
 start of the first test tune, drawn like the tutorial's figure 12.1;
@@ -11,16 +11,15 @@ the tutorial printed (section 12.3) for Nottingham.
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
+from dltutorials import drawing
 from dltutorials.data.midi import load_tunes
-from dltutorials.plots import save_monitor_curves, save_piano_rolls
+from dltutorials.drawing.plots import save_monitor_curves, save_piano_rolls
 from dltutorials.results import rnnrbm_tutorial_trace
 
 
@@ -59,19 +58,10 @@ def monitor_figure(output: Path, run_dirs: list[Path]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("figure", choices=["samples", "monitor"])
-    parser.add_argument("output", type=Path)
-    parser.add_argument("runs", type=Path, nargs="+", help="run folders (samples: the first one is drawn)")
-    args = parser.parse_args(argv)
-    try:
-        if args.figure == "samples":
-            samples_figure(args.output, args.runs[0])
-        else:
-            monitor_figure(args.output, args.runs)
-    except FileNotFoundError as error:
-        sys.exit(f"error: {error}")
-    print(f"wrote {args.output}")
+    drawing.main(__doc__, {
+        "samples": lambda output, runs: samples_figure(output, Path(runs[0])),
+        "monitor": lambda output, runs: monitor_figure(output, [Path(run) for run in runs]),
+    }, "run folders (samples: the first one is drawn)", argv)
 
 
 if __name__ == "__main__":

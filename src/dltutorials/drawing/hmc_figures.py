@@ -1,7 +1,7 @@
 """HMC figures from finished runs (their ``draws.npz`` and ``config.yaml``).
 
-    python -m dltutorials.stages.hmc_figures samples OUT.png results/runs/paper/hmc/*/seed1234/draws.npz
-    python -m dltutorials.stages.hmc_figures adaptation OUT.png results/runs/paper/hmc/*/seed1234/draws.npz
+    python -m dltutorials.drawing.hmc_figures samples OUT.png results/runs/paper/hmc/*/seed1234/draws.npz
+    python -m dltutorials.drawing.hmc_figures adaptation OUT.png results/runs/paper/hmc/*/seed1234/draws.npz
 
 ``samples``: one panel per run, two dimensions of the draws over the contours
 of the target's density; ``adaptation``: the step size and the moving-average
@@ -10,15 +10,14 @@ acceptance of every move (section 11.2's adaptation at work).
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from dltutorials.plots import save_hmc_adaptation, save_hmc_samples
+from dltutorials import drawing
+from dltutorials.drawing.plots import save_hmc_adaptation, save_hmc_samples
 
 
 def load_run(draws_file: Path) -> tuple[dict, dict]:
@@ -44,20 +43,12 @@ def adaptation_trace(arrays: dict, cfg: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("figure", choices=["samples", "adaptation"])
-    parser.add_argument("output", type=Path)
-    parser.add_argument("draws", type=Path, nargs="+", help="draws.npz of each run, one panel or line each")
-    args = parser.parse_args(argv)
-    try:
-        runs = [load_run(path) for path in args.draws]
-    except FileNotFoundError as error:
-        sys.exit(f"error: {error}")
-    if args.figure == "samples":
-        save_hmc_samples(args.output, [samples_panel(*run) for run in runs])
-    else:
-        save_hmc_adaptation(args.output, [adaptation_trace(*run) for run in runs])
-    print(f"wrote {args.output}")
+    drawing.main(__doc__, {
+        "samples": lambda output, draws: save_hmc_samples(output, [samples_panel(*load_run(Path(path)))
+                                                                   for path in draws]),
+        "adaptation": lambda output, draws: save_hmc_adaptation(output, [adaptation_trace(*load_run(Path(path)))
+                                                                         for path in draws]),
+    }, "draws.npz of each run, one panel or line each", argv)
 
 
 if __name__ == "__main__":

@@ -1,23 +1,22 @@
 """Figures: first-layer filters of a pretrained layer, and samples from an RBM.
 
-    python -m dltutorials.stages.figures filters OUT.png model=dbn preset=quick seed=1234
-    python -m dltutorials.stages.figures samples OUT.png model=rbm preset=quick seed=1234
+    python -m dltutorials.drawing.figures filters OUT.png model=dbn preset=quick seed=1234
+    python -m dltutorials.drawing.figures samples OUT.png model=rbm preset=quick seed=1234
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 import torch
 from omegaconf import DictConfig
 
+from dltutorials import drawing
 from dltutorials.config import ConfigError, compose
 from dltutorials.data.prepare import load_split
+from dltutorials.drawing.plots import save_filters, save_samples
 from dltutorials.models.functional import PARAMETERS
-from dltutorials.plots import save_filters, save_samples
-from dltutorials.stages import one_line_errors
 from dltutorials.stages.pretrain import build_layer
 from dltutorials.training.layers import layer_dir, load_layer
 
@@ -61,15 +60,9 @@ def draw_samples(cfg: DictConfig, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("figure", choices=["filters", "samples"])
-    parser.add_argument("output", type=Path)
-    parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. model=rbm preset=quick")
-    args = parser.parse_args(argv)
-    cfg = compose(args.overrides)
-    with one_line_errors():
-        (draw_filters if args.figure == "filters" else draw_samples)(cfg, args.output)
-    print(f"wrote {args.output}")
+    drawing.main(__doc__, {"filters": lambda output, overrides: draw_filters(compose(overrides), output),
+                           "samples": lambda output, overrides: draw_samples(compose(overrides), output)},
+                 "Hydra overrides naming the run, e.g. model=rbm preset=quick seed=1234", argv, at_least_one=False)
 
 
 if __name__ == "__main__":
