@@ -12,6 +12,9 @@ Two rules, checked on every module under ``src/dltutorials``:
    reads that same declaration), which import nothing of the package.
    Never from ``dltutorials.training``, ``.stages``, ``.data``, ``.sampling``, ``.config``,
    ``.workflow`` or any other package module: those build on the models, not the other way round.
+3. The code that makes numbers (``provenance.NUMERICS_CODE``: models, training, sampling, data, the stages)
+   never imports what only draws (``dltutorials.drawing``) or plans the workflow (``dltutorials.workflow``):
+   the numerics digest leaves those out, so a number must not depend on them.
 """
 
 from __future__ import annotations
@@ -66,6 +69,9 @@ def imports(path: Path) -> list[tuple[int, str, str | None]]:
 
 
 MODULES = sorted(PACKAGE.rglob("*.py"))
+NUMERICS = [path for path in MODULES
+            if path.relative_to(PACKAGE).parts[0] in ("models", "training", "sampling", "data", "stages",
+                                                       "kernels.py", "runtime.py")]
 
 
 def test_the_package_has_modules() -> None:
@@ -93,3 +99,16 @@ def test_models_import_only_models_and_the_ground_modules(path: Path) -> None:
 def test_the_ground_modules_import_nothing_of_the_package(ground: str) -> None:
     path = PACKAGE.parent / (ground.replace(".", "/") + ".py")
     assert not imports(path), f"{ground} is a ground module: it must not import from dltutorials"
+
+
+@pytest.mark.parametrize("path", NUMERICS, ids=lambda path: module_name(path))
+def test_the_numerics_code_never_imports_the_drawing_or_the_workflow(path: Path) -> None:
+    slips = [f"{path.relative_to(PACKAGE.parent)}:{line}: imports {module}" for line, module, _ in imports(path)
+             if module.split(".")[:2] in (["dltutorials", "drawing"], ["dltutorials", "workflow"])]
+    assert not slips, "the numerics code may not depend on what the numerics digest leaves out:\n" + "\n".join(slips)
+
+
+def test_the_numerics_list_is_the_digests() -> None:
+    from dltutorials.provenance import NUMERICS_CODE
+
+    assert {path.relative_to(PACKAGE).parts[0] for path in NUMERICS} == set(NUMERICS_CODE)

@@ -127,6 +127,20 @@ def music_likelihood_settings(plain: dict) -> dict:
             "exact_max_hidden": plain["exact_max_hidden"], "trainer": plain["trainer"]["accelerator"]}
 
 
+# Settings that say where a file is, never what is in it: a result's numbers do not depend on them (Snakemake's
+# fingerprints keep them, so that a job whose inputs move runs again).
+LOCATIONS = {"data_dir", "prepared_dir", "raw_dir", "raw_file", "source_dir", "run_dir", "results_dir"}
+
+
+def without_locations(settings: Any) -> Any:
+    """``settings`` without the ``LOCATIONS`` keys, at any depth."""
+    if isinstance(settings, dict):
+        return {key: without_locations(value) for key, value in settings.items() if key not in LOCATIONS}
+    if isinstance(settings, list):
+        return [without_locations(value) for value in settings]
+    return settings
+
+
 def as_text(settings: dict) -> str:
     """A stable text form (YAML), the form Snakemake compares between runs."""
     return OmegaConf.to_yaml(settings)

@@ -66,7 +66,7 @@ def code_digest(package: Path = PACKAGE) -> str:
 
 def numerics_fingerprint(settings: dict, code: str) -> str:
     """What determines a result's numbers, as 12 hex digits: its settings (``dltutorials.fingerprints``: what
-    changes a number, never a path or a display setting) and the numerics code's digest."""
-    from dltutorials.fingerprints import as_text
+    changes a number, not a display setting, and here not where a file is) and the numerics code's digest."""
+    from dltutorials.fingerprints import as_text, without_locations
 
-    return hashlib.sha256(f"{as_text(settings)}\0{code}".encode()).hexdigest()[:12]
+    return hashlib.sha256(f"{as_text(without_locations(settings))}\0{code}".encode()).hexdigest()[:12]
