@@ -3,7 +3,9 @@
 #   make quick       quick preset: results/quick/*.csv in minutes
 #   make test        the test suite (what CI runs)
 #   make bench       benchmarks against baselines -> results/bench.csv
-#   make readme-results  copy results/tutorial_table.md (built by make reproduce) into README.md
+#   make keep        keep the paper preset's tables by seed: published/<table>/seed<N>.csv (TABLES="results/dbn.csv ...")
+#   make published-table  published/tutorial_table.{csv,md} from the kept tables
+#   make readme-results  rebuild published/tutorial_table.md and copy it into README.md
 #   make same-numbers BASE=<commit>  the tiny and quick tables of BASE and of this tree, compared digit for digit
 
 PYTHON ?= python3
@@ -18,7 +20,7 @@ SNAKEMAKE := $(BIN)/snakemake --workflow-profile workflow/profiles/default $(if 
 # (an existing .venv is kept as it is: remove it to switch builds)
 TORCH ?= torch==2.13.0
 
-.PHONY: venv reproduce quick test bench lint readme-results same-numbers clean
+.PHONY: venv reproduce quick test bench lint keep published-table readme-results same-numbers clean
 
 venv: $(BIN)/snakemake
 
@@ -46,8 +48,19 @@ bench: venv
 	$(SNAKEMAKE) results/data/mnist/train.npz results/data/nottingham/train.npz
 	status=0; for b in $(BENCHMARKS); do $(BIN)/python bench/$$b.py || status=1; done; exit $$status
 
-readme-results: venv
-	$(BIN)/python -m dltutorials.readme README.md results/tutorial_table.md
+# The published results (dltutorials.published): the paper preset's tables kept by seed in published/, the
+# tutorial table rebuilt from them. TABLES: the tables to keep (default: every one the tutorial table reads that
+# results/ holds); e.g. make keep TABLES="results/sda.csv" SEEDS="1235 1236".
+TABLES ?=
+SEEDS ?=
+keep: venv
+	$(BIN)/python -m dltutorials.published keep $(TABLES) $(if $(SEEDS),--seeds $(SEEDS))
+
+published-table: venv
+	$(BIN)/python -m dltutorials.published table
+
+readme-results: published-table
+	$(BIN)/python -m dltutorials.readme README.md published/tutorial_table.md
 
 # A restructuring changes no number: the tiny and quick presets' tables (every model, the likelihoods, the
 # sweep) built at BASE and in this working tree, each with its own code and configs, then compared digit for

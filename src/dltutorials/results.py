@@ -59,6 +59,17 @@ def rnnrbm_tutorial_trace() -> dict[int, float]:
     return dict(zip(trace["epoch"].astype(int), trace["monitor"].astype(float)))
 
 
+# What made a result (``dltutorials.stages.finish``): the numerics code's digest, the fingerprint of the code and
+# settings, the commit, the machine, the libraries. A per-epoch row carries its run's (or its layer's).
+PROVENANCE = ("code", "numerics", "git_commit", "host", "versions")
+
+
+def run_provenance(result: dict) -> dict:
+    """The provenance of a run's (or a layer's) result, for each of its per-epoch rows: the keys it has (a result
+    made before the code digest was recorded has no ``code`` or ``numerics``), and its commit or None."""
+    return {"git_commit": None, **{key: result[key] for key in PROVENANCE if key in result}}
+
+
 def pretraining_rows(run_dir: Path, model: str, preset: str, seed: int, dataset: str) -> list[dict]:
     """One row per layer and epoch of a pretraining-only run: the tutorial's per-epoch monitor."""
     from dltutorials.training.layers import load_layer  # torch: not needed by the workflow's DAG, which imports this
@@ -73,7 +84,7 @@ def pretraining_rows(run_dir: Path, model: str, preset: str, seed: int, dataset:
                          "layer": info["layer"], "layer_class": info["class"], "epoch": epoch.epoch,
                          "cost": epoch.cost, "epoch_seconds": epoch.seconds,
                          "tutorial_cost": trace[epoch.epoch - 1] if epoch.epoch <= len(trace) else None,
-                         "settings": info.get("settings", {}), "git_commit": info.get("git_commit")})
+                         "settings": info.get("settings", {}), **run_provenance(info)})
     return rows
 
 
@@ -84,7 +95,8 @@ def music_rows(run_dir: Path) -> list[dict]:
     run = {key: final[key] for key in ("model", "preset", "seed", "dataset", "variant")}
     epochs = pd.read_csv(run_dir / "epochs.csv")
     rows = [{**run, "row": "epoch", "epoch": int(epoch.epoch), "train_monitor": epoch.monitor,
-             "tutorial_train_monitor": epoch.tutorial_monitor, "epoch_seconds": epoch.seconds}
+             "tutorial_train_monitor": epoch.tutorial_monitor, "epoch_seconds": epoch.seconds,
+             **run_provenance(final)}
             for epoch in epochs.itertuples()]
     return [*rows, {**final, "row": "final", "epoch": final["epochs"]}]
 

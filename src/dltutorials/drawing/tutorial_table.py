@@ -8,12 +8,22 @@ Ours is the mean over seeds (pandas), with its standard deviation and the
 number of seeds; the verdict compares the mean with the tutorial's number
 against the tolerance the project promises. A second section holds numbers
 the tutorial does not report (ours only).
+
+Each row also says how many of its seeds are *current*: made by today's code
+(and settings). What decides it is a function of a table's name and one of
+its rows (``build``'s ``current``): this command's is ``made_by_code``, the
+digest of today's numerics code against the row's ``code`` (Snakemake reruns
+a run whose settings change, but not one whose code changes);
+``dltutorials.published`` passes one that also composes today's settings. A
+row with a seed that is not current is *stale*: marked so beside its verdict,
+and not counted in the summary line's "within".
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
@@ -24,15 +34,34 @@ from omegaconf import OmegaConf
 from dltutorials.atomic import atomic_path, write_text
 from dltutorials.cli import one_line_errors
 from dltutorials.config import CONFIG_DIR
-from dltutorials.results import tutorial_monitor_trace, tutorial_results, tutorial_row, tutorial_setting_value
+from dltutorials.provenance import code_digest
+from dltutorials.results import (
+    PROVENANCE,
+    tutorial_monitor_trace,
+    tutorial_results,
+    tutorial_row,
+    tutorial_setting_value,
+)
 
 SPEC_PATH = CONFIG_DIR / "tutorial_table.yaml"
 COLUMNS = ["section", "model", "dataset", "metric", "unit", "tutorial", "ours_mean", "ours_std", "n_seeds",
-           "difference", "tolerance", "verdict", "our_seconds", "tutorial_time", "tutorial_hardware"]
+           "n_current", "difference", "tolerance", "verdict", "stale", "our_seconds", "tutorial_time",
+           "tutorial_hardware"]
 # Seconds a run took, summed over the columns its table has (pretraining layers, fine-tuning, sampling);
 # finetune_seconds repeats train_seconds and is not among them.
 TIME_COLUMNS = ("train_seconds", "pretrain_seconds", "burnin_seconds", "sampling_seconds")
 NOT_RUN, NOT_PAPER = "not run", "not the tutorial's protocol"
+# Whether a row of a model table (by the table's name) was made by today's code and settings.
+Current = Callable[[str, pd.Series], bool]
+CURRENT = "_current"  # the column build() adds to its copy of each table: the row's seed is current
+# Provenance columns read as text: a 12-digit hex digest may look like a number ("123e4567...").
+TEXT_COLUMNS = {column: str for column in PROVENANCE if column != "versions"}
+
+
+def made_by_code(code: str) -> Current:
+    """Current when the row's numerics code (its ``code`` column) is ``code``, e.g. today's
+    (``provenance.code_digest()``); a row made before the digest was recorded is not."""
+    return lambda table, row: row.get("code") == code
 
 
 class TableError(ValueError):
@@ -109,6 +138,16 @@ def verdict(preset: str, ours: float, tutorial: float, tolerance: float) -> str:
     return "within" if abs(ours - tutorial) <= tolerance + 1e-9 else "outside"
 
 
+def judged(tables: dict[str, pd.DataFrame], current: Current) -> dict[str, pd.DataFrame]:
+    """Each table with a ``CURRENT`` column: ``current(table name, row)`` of each of its rows."""
+    out = {}
+    for name, table in tables.items():
+        table = table.copy()
+        table[CURRENT] = [bool(current(name, row)) for _, row in table.iterrows()]
+        out[name] = table
+    return out
+
+
 def table_rows(spec_row: dict, section: str, tables: dict[str, pd.DataFrame], preset: str) -> list[dict]:
     """The rows one spec entry gives: one, or one per reported epoch for a per-epoch trace."""
     model, dataset = spec_row["model"], spec_row.get("dataset", "mnist")
@@ -137,9 +176,9 @@ def table_rows(spec_row: dict, section: str, tables: dict[str, pd.DataFrame], pr
         unit = reference["unit"] if reference is not None else base["unit"]
         rows = []
         for epoch, tutorial in enumerate(trace):  # the tutorial counts epochs from 0, our tables from 1
-            values = pd.Series(dtype=float) if selected is None else selected.loc[selected["epoch"] == epoch + 1,
-                                                                                  spec_row["column"]]
-            rows.append(_row(base, f"{spec_row['metric']}_epoch_{epoch}", unit, tutorial, values, preset))
+            epoch_rows = None if selected is None else selected[selected["epoch"] == epoch + 1]
+            rows.append(_row(base, f"{spec_row['metric']}_epoch_{epoch}", unit, tutorial, epoch_rows,
+                             spec_row["column"], preset))
         return rows
 
     tutorial = math.nan
@@ -152,25 +191,38 @@ def table_rows(spec_row: dict, section: str, tables: dict[str, pd.DataFrame], pr
             tutorial, base["unit"] = float(own["value"]), base["unit"] or own["unit"]
         if tutorial is None:
             raise TableError(f"{SPEC_PATH}: no {spec_row['setting']!r} in the tutorial's {model} settings")
-    values = pd.Series(dtype=float) if selected is None else selected[spec_row["column"]]
-    row = _row(base, spec_row["metric"], base["unit"], tutorial, values, preset)
+    row = _row(base, spec_row["metric"], base["unit"], tutorial, selected, spec_row["column"], preset)
     if section == "ours_only" and row["n_seeds"] == 0:
         return []  # a number the tutorial does not report and this build did not make: no row
     return [row]
 
 
-def _row(base: dict, metric: str, unit: str, tutorial: float, values: pd.Series, preset: str) -> dict:
+def _row(base: dict, metric: str, unit: str, tutorial: float, rows: pd.DataFrame | None, column: str,
+         preset: str) -> dict:
+    """One row of the table from the rows of a model table that hold ours (one per seed) in ``column``; how many
+    of them are current when the tables were judged (their ``CURRENT`` column), else None."""
+    values = pd.Series(dtype=float) if rows is None else rows[column]
     mean, std, n = summarise(values)
+    n_current = stale = None
+    if rows is not None and CURRENT in rows.columns:
+        n_current = int(rows.loc[values.notna(), CURRENT].sum())
+        stale = n_current < n
     reported = base["section"] == "reported"
     return {**base, "metric": metric, "unit": unit, "tutorial": tutorial if reported else math.nan,
-            "ours_mean": mean, "ours_std": std, "n_seeds": n,
+            "ours_mean": mean, "ours_std": std, "n_seeds": n, "n_current": n_current,
             "difference": mean - tutorial if reported else math.nan,
-            "verdict": verdict(preset, mean, tutorial, base["tolerance"]) if reported else "ours only"}
+            "verdict": verdict(preset, mean, tutorial, base["tolerance"]) if reported else "ours only",
+            "stale": stale}
 
 
-def build(tables: dict[str, pd.DataFrame], preset: str, spec: dict | None = None) -> pd.DataFrame:
-    """The tutorial table from model tables by name (missing tables give "not run" rows)."""
+def build(tables: dict[str, pd.DataFrame], preset: str, spec: dict | None = None,
+          current: Current | None = None) -> pd.DataFrame:
+    """The tutorial table from model tables by name (missing tables give "not run" rows). With ``current`` (a
+    function of a table's name and one of its rows), each row says how many of its seeds are current
+    (``n_current``) and whether any is not (``stale``); without, both are empty."""
     spec = load_spec() if spec is None else spec
+    if current is not None:
+        tables = judged(tables, current)
     rows = [row for section in ("reported", "ours_only") for spec_row in spec.get(section) or []
             for row in table_rows(spec_row, section, tables, preset)]
     return pd.DataFrame(rows, columns=COLUMNS)
@@ -202,6 +254,23 @@ def duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
+def is_judged(table: pd.DataFrame) -> bool:
+    """Whether the table says which seeds are current (``build`` with ``current``)."""
+    return bool(table["n_current"].notna().any())
+
+
+def current_text(row: pd.Series) -> str:
+    """How many of a row's seeds are current, e.g. "2 of 3"; an en dash where not judged or not run."""
+    if pd.isna(row["n_current"]) or row["n_seeds"] == 0:
+        return "–"
+    return f"{int(row['n_current'])} of {row['n_seeds']}"
+
+
+def verdict_text(row: pd.Series) -> str:
+    """The verdict, and ", stale" where a seed of the row is not current."""
+    return f"{row['verdict']}, stale" if pd.notna(row["stale"]) and bool(row["stale"]) else row["verdict"]
+
+
 def ours_text(row: pd.Series) -> str:
     if row["n_seeds"] == 0:
         return NOT_RUN
@@ -209,9 +278,9 @@ def ours_text(row: pd.Series) -> str:
     return f"{number(row['ours_mean'])}{spread} (n={row['n_seeds']})"
 
 
-REPORTED_HEADER = ["model", "dataset", "metric", "unit", "tutorial", "ours", "difference", "tolerance", "verdict",
-                   "our time", "tutorial's time", "tutorial's hardware"]
-OURS_ONLY_HEADER = ["model", "dataset", "metric", "unit", "ours", "our time"]
+REPORTED_HEADER = ["model", "dataset", "metric", "unit", "tutorial", "ours", "current", "difference", "tolerance",
+                   "verdict", "our time", "tutorial's time", "tutorial's hardware"]
+OURS_ONLY_HEADER = ["model", "dataset", "metric", "unit", "ours", "current", "our time"]
 
 
 def display_frames(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -223,17 +292,32 @@ def display_frames(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         shown = times if (row["model"], times) != previous else ("″", "″", "″")
         previous = (row["model"], times)
         reported.append([row["model"], row["dataset"], row["metric"], row["unit"], number(row["tutorial"]),
-                         ours_text(row), number(row["difference"]), f"±{number(row['tolerance'])}", row["verdict"],
-                         *shown])
-    ours_only = [[row["model"], row["dataset"], row["metric"], row["unit"], ours_text(row),
+                         ours_text(row), current_text(row), number(row["difference"]),
+                         f"±{number(row['tolerance'])}", verdict_text(row), *shown])
+    ours_only = [[row["model"], row["dataset"], row["metric"], row["unit"], ours_text(row), current_text(row),
                   duration(row["our_seconds"])] for _, row in table[table["section"] == "ours_only"].iterrows()]
     return pd.DataFrame(reported, columns=REPORTED_HEADER), pd.DataFrame(ours_only, columns=OURS_ONLY_HEADER)
 
 
 def summary_line(table: pd.DataFrame) -> str:
+    """How many reported numbers are within their tolerance; where the table says which seeds are current, only
+    rows whose every seed is current count, and the stale ones are counted apart."""
     reported = table[table["section"] == "reported"]
-    return (f"{(reported['verdict'] == 'within').sum()} of {len(reported)} reported numbers within the promised "
-            f"tolerance (conf/tutorial_table.yaml); ours is the mean over seeds ± their standard deviation.")
+    if not is_judged(table):
+        return (f"{(reported['verdict'] == 'within').sum()} of {len(reported)} reported numbers within the "
+                f"promised tolerance (conf/tutorial_table.yaml); ours is the mean over seeds ± their standard "
+                f"deviation.")
+    stale = reported["stale"].eq(True)
+    within = (reported["verdict"].eq("within") & ~stale).sum()
+    if stale.any():
+        rows = "row" if stale.sum() == 1 else "rows"
+        changed = (f"{stale.sum()} {rows} from code or settings that have changed since (\"stale\": a seed "
+                   f"of it is not current; not counted)")
+    else:
+        changed = "every seed current"
+    return (f"{within} of {len(reported)} reported numbers within the promised tolerance "
+            f"(conf/tutorial_table.yaml); {changed}. Ours is the mean over seeds ± their standard deviation; "
+            f"\"current\": how many of those seeds today's code and settings made.")
 
 
 def _markdown_table(frame: pd.DataFrame) -> list[str]:
@@ -267,8 +351,9 @@ def to_html(table: pd.DataFrame, preset: str, provenance: str = "") -> str:
             f"<style>{style}</style></head><body>\n" + "\n".join(p for p in parts if p) + "\n</body></html>\n")
 
 
-def provenance(tables: dict[str, pd.DataFrame]) -> str:
-    """When and where the runs were made: hosts, devices and library versions found in the tables."""
+def provenance(tables: dict[str, pd.DataFrame], built: str | None = None) -> str:
+    """When and where the runs were made: hosts, devices and library versions found in the tables. ``built``:
+    what the line starts with (default: the time of this build, "from the runs' tables")."""
     frame = pd.concat(tables.values(), ignore_index=True) if tables else pd.DataFrame()
 
     def found(column: str) -> str:
@@ -276,18 +361,22 @@ def provenance(tables: dict[str, pd.DataFrame]) -> str:
 
     versions = ", ".join(f"{column.split('.', 1)[1]} {found(column)}" for column in sorted(frame.columns)
                          if column.startswith("versions."))
-    return (f"Built {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC from the runs' tables; host {found('host')}, "
-            f"device {found('device')}; {versions}.")
+    built = built or f"Built {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC from the runs' tables"
+    return f"{built}; host {found('host')}, device {found('device')}; {versions}."
 
 
-def write(tables: dict[str, pd.DataFrame], csv_path: Path, md_path: Path, html_path: Path, preset: str) -> pd.DataFrame:
-    table = build(tables, preset)
+def write(tables: dict[str, pd.DataFrame], csv_path: Path, md_path: Path, html_path: Path | None, preset: str,
+          current: Current | None = None, built: str | None = None) -> pd.DataFrame:
+    """The table as CSV, Markdown and (unless ``html_path`` is None) HTML; ``current`` and ``built`` as in
+    ``build`` and ``provenance``."""
+    table = build(tables, preset, current=current)
     check_covers_the_tutorial(table)
-    built = provenance(tables)
+    line = provenance(tables, built)
     with atomic_path(csv_path) as tmp:
         table.to_csv(tmp, index=False)
-    write_text(md_path, to_markdown(table, preset, built))
-    write_text(html_path, to_html(table, preset, built))
+    write_text(md_path, to_markdown(table, preset, line))
+    if html_path is not None:
+        write_text(html_path, to_html(table, preset, line))
     return table
 
 
@@ -296,7 +385,7 @@ def read_tables(paths: list[Path]) -> dict[str, pd.DataFrame]:
     tables = {}
     for path in paths:
         try:
-            tables[Path(path).stem] = pd.read_csv(path)
+            tables[Path(path).stem] = pd.read_csv(path, dtype=TEXT_COLUMNS)
         except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
             raise TableError(f"{path}: cannot read the table ({error})") from None
     return tables
@@ -311,7 +400,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--preset", required=True)
     args = parser.parse_intermixed_args(argv)
     with one_line_errors(OSError, ValueError):  # a TableError is a ValueError
-        write(read_tables(args.tables), args.csv, args.md, args.html, args.preset)
+        write(read_tables(args.tables), args.csv, args.md, args.html, args.preset, made_by_code(code_digest()))
     print(f"wrote {args.csv}, {args.md} and {args.html}")
 
 

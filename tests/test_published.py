@@ -1,0 +1,268 @@
+"""The published results (dltutorials.published): kept per-seed tables, the tutorial table rebuilt from them, and
+which of their rows today's code and settings still make."""
+
+from __future__ import annotations
+
+import json
+import re
+import types
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from dltutorials import published
+from dltutorials.config import PROJECT_ROOT, compose, validate, validate_hmc, validate_music
+from dltutorials.fingerprints import layer_settings, music_settings, sampling_settings, training_settings
+from dltutorials.provenance import code_digest, numerics_fingerprint
+from dltutorials.published import KeepError, Today, keep, read_kept, write_published
+from dltutorials.results import write_table
+from dltutorials.training.layers import save_layer
+from dltutorials.workflow.plan import Plan
+
+WORKFLOW_CONFIG = yaml.safe_load((PROJECT_ROOT / "conf" / "workflow.yaml").read_text())
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+PROVENANCE = {"preset": "paper", "git_commit": COMMIT, "code": "c0de00000001", "host": "vm", "versions.torch": "2.13"}
+
+
+@pytest.fixture(scope="module")
+def plan() -> Plan:
+    return Plan(WORKFLOW_CONFIG)
+
+
+def today_numerics(table, seed) -> str:
+    """The fixture's stand-in for today's fingerprint of a run: one per table and seed."""
+    return f"{table}{seed}".ljust(12, "0")[:12]
+
+
+def fixture_current(table, row) -> bool:
+    return row["numerics"] == today_numerics(table, row["seed"])
+
+
+def classifier_rows(model, errors, stale_seeds=()):
+    """A model table's rows, one per seed from 1234 (test and validation error), current but for ``stale_seeds``."""
+    return [{"model": model, **PROVENANCE, "seed": seed, "dataset": "mnist", "test_error": test,
+             "best_valid_error": valid, "train_seconds": 60.0,
+             "numerics": "0ld000000000" if seed in stale_seeds else today_numerics(model, seed)}
+            for seed, (test, valid) in enumerate(errors, start=1234)]
+
+
+def write_kept(folder, table, rows):
+    """Kept files as `keep` writes them: published/<table>/seed<N>.csv, a seed's rows each."""
+    frame = pd.DataFrame(rows)
+    for seed, seed_rows in frame.groupby("seed"):
+        path = folder / table / f"seed{seed}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        seed_rows.to_csv(path, index=False)
+
+
+@pytest.fixture
+def kept(tmp_path):
+    """Kept tables of four models: the MLP's three seeds within tolerance but seed 1236 from older code, the DBN
+    current but outside, logistic regression and HMC current and within; the others not run."""
+    folder = tmp_path / "published"
+    write_kept(folder, "mlp", classifier_rows("mlp", [(1.6, 1.7), (1.7, 1.7), (1.8, 1.7)], stale_seeds=(1236,)))
+    write_kept(folder, "logreg", classifier_rows("logreg", [(7.5, 7.5)]))
+    write_kept(folder, "dbn", classifier_rows("dbn", [(1.8, 1.8)]))
+    write_kept(folder, "hmc", [{"model": "hmc", **PROVENANCE, "target": target, "seed": 1234,
+                                "numerics": today_numerics("hmc", 1234), "final_acceptance_rate": rate,
+                                "final_stepsize": 0.44, "burnin_seconds": 1.0, "sampling_seconds": 2.0}
+                               for target, rate in [("gaussian_5d", 0.92), ("banana", 0.89)]])
+    return folder
+
+
+def reported(table, model, metric):
+    rows = table[(table["section"] == "reported") & (table["model"] == model) & (table["metric"] == metric)]
+    assert len(rows) == 1
+    return rows.iloc[0]
+
+
+def test_the_published_table_says_per_row_how_many_seeds_are_current_and_counts_only_current_rows(kept):
+    write_published(kept, current=fixture_current)
+    table = pd.read_csv(kept / "tutorial_table.csv")
+    mlp = reported(table, "mlp", "test_error")
+    assert (mlp["n_seeds"], mlp["n_current"], mlp["verdict"], mlp["stale"]) == (3, 2, "within", True)
+    logreg = reported(table, "logreg", "test_error")
+    assert (logreg["n_seeds"], logreg["n_current"], logreg["stale"]) == (1, 1, False)
+    dbn = reported(table, "dbn", "test_error")
+    assert (dbn["verdict"], dbn["stale"]) == ("outside", False)
+    assert (reported(table, "sda", "test_error")["verdict"], reported(table, "sda", "test_error")["n_seeds"]) == \
+        ("not run", 0)
+
+    text = (kept / "tutorial_table.md").read_text()
+    assert "| mlp | mnist | test_error | percent | 1.65 | 1.7 ± 0.1 (n=3) | 2 of 3 | 0.05 | ±0.2 | within, stale |" \
+        in text
+    assert "| logreg | mnist | valid_error | percent | 7.5 | 7.5 (n=1) | 1 of 1 | 0 | ±0.3 | within |" in text
+    assert "| dbn | mnist | test_error | percent | 1.34 | 1.8 (n=1) | 1 of 1 | 0.46 | ±0.2 | outside |" in text
+    assert "| hmc | banana | final_acceptance_rate | ratio | 0.89 (n=1) | 1 of 1 |" in text
+    # within and current: logreg's two rows and HMC's two; the MLP's two rows are within but stale
+    assert ("4 of 29 reported numbers within the promised tolerance (conf/tutorial_table.yaml); 2 rows from code "
+            "or settings that have changed since") in text
+    assert f"Built from the kept tables in published/ (runs at commits {COMMIT[:7]}); host vm" in text
+    assert (kept / "tutorial_table.md").read_text() == text and not (kept / "tutorial_table.html").exists()
+    write_published(kept, current=fixture_current)
+    assert (kept / "tutorial_table.md").read_text() == text, "rebuilt from the same kept tables: the same digits"
+
+
+def test_a_table_with_every_seed_current_says_so(kept):
+    table = write_published(kept, current=lambda table, row: True)
+    assert not table["stale"].eq(True).any()
+    assert "6 of 29 reported numbers within the promised tolerance (conf/tutorial_table.yaml); every seed current" \
+        in (kept / "tutorial_table.md").read_text()
+
+
+def test_the_published_table_needs_kept_tables(tmp_path):
+    with pytest.raises(KeepError, match="no kept tables"):
+        write_published(tmp_path, current=fixture_current)
+
+
+# -- keep -----------------------------------------------------------------------------------------------------------
+
+def results_table(path, rows):
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_keep_splits_a_table_by_seed_as_written_and_later_seeds_add_up(tmp_path, plan):
+    folder = tmp_path / "published"
+    rows = classifier_rows("mlp", [(1.6, 1.7), (1.72, 1.6633333333333333)])
+    table = results_table(tmp_path / "mlp.csv", rows)
+    written = keep([table], folder, plan=plan)
+    assert sorted(written) == [folder / "mlp" / "seed1234.csv", folder / "mlp" / "seed1235.csv"]
+    first = (folder / "mlp" / "seed1234.csv").read_text()
+    assert first.splitlines()[0] == ",".join(rows[0]), "every column, provenance included"
+    assert "1.6633333333333333" in (folder / "mlp" / "seed1235.csv").read_text(), "the digits as the table has them"
+
+    (tmp_path / "later").mkdir()
+    seed_1236 = classifier_rows("mlp", [(9.0, 9.0)] * 3)[2:]
+    keep([results_table(tmp_path / "later" / "mlp.csv", seed_1236)], folder, plan=plan)
+    assert (folder / "mlp" / "seed1234.csv").read_text() == first, "another seed leaves the kept ones"
+    assert set(read_kept(folder)["mlp"]["seed"]) == {1234, 1235, 1236}
+
+    again = results_table(tmp_path / "later" / "mlp.csv", classifier_rows("mlp", [(1.5, 1.5)]))
+    keep([again], folder, seeds=[1234], plan=plan)
+    assert pd.read_csv(folder / "mlp" / "seed1234.csv")["test_error"].tolist() == [1.5], "the same run replaced"
+
+
+def test_keep_replaces_only_the_runs_a_table_holds(tmp_path, plan):
+    """An RNN-RBM table of one variant leaves the other variant's kept rows of the same seed."""
+    def rnnrbm(variant, monitor):
+        return [{"model": "rnnrbm", **PROVENANCE, "seed": 1234, "dataset": "nottingham", "variant": variant,
+                 "row": row, "epoch": 200, "train_monitor": monitor, "numerics": today_numerics(variant, 1234)}
+                for row in ("epoch", "final")]
+
+    folder = tmp_path / "published"
+    keep([results_table(tmp_path / "rnnrbm.csv", rnnrbm("tutorial", -4.1) + rnnrbm("improved", -3.0))], folder,
+         plan=plan)
+    keep([results_table(tmp_path / "rnnrbm.csv", rnnrbm("tutorial", -4.2))], folder, plan=plan)
+    rows = pd.read_csv(folder / "rnnrbm" / "seed1234.csv")
+    assert rows.groupby("variant")["train_monitor"].first().to_dict() == {"improved": -3.0, "tutorial": -4.2}
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"preset": "quick"}, r"mlp.csv: not the paper preset's table \(preset quick\)"),
+    ({"numerics": None}, r"mlp.csv: 1 rows without a numerics fingerprint"),
+    ({"git_commit": COMMIT + "+dirty"}, r"mlp.csv: 1 rows from a checkout with uncommitted changes"),
+    ({"git_commit": "unknown"}, r"mlp.csv: 1 rows from outside a git checkout"),
+    ({"git_commit": None}, r"mlp.csv: 1 rows without a commit"),
+    ({"dataset": "mnist_binarized"}, r"mlp.csv: runs on mnist_binarized, not the tutorial's mnist"),
+])
+def test_keep_refuses_a_table_that_cannot_say_which_code_made_it_and_writes_nothing(tmp_path, plan, change,
+                                                                                   message):
+    good = results_table(tmp_path / "logreg.csv", classifier_rows("logreg", [(7.5, 7.5)]))
+    rows = classifier_rows("mlp", [(1.6, 1.7), (1.7, 1.7)])
+    rows[1].update(change)
+    bad = results_table(tmp_path / "mlp.csv", rows)
+    folder = tmp_path / "published"
+    with pytest.raises(KeepError, match=message):
+        keep([good, bad], folder, plan=plan)
+    assert not folder.exists(), "nothing kept, not even the good table before it"
+    with pytest.raises(SystemExit, match=f"^error: {re.escape(str(tmp_path))}/{message}"):
+        published.main(["--folder", str(folder), "keep", str(good), str(bad)])
+    assert not folder.exists()
+
+
+def test_keep_refuses_a_table_that_is_not_a_model_table(tmp_path, plan):
+    sweep = results_table(tmp_path / "dbn_lr.csv", classifier_rows("dbn", [(1.4, 1.3)]))
+    with pytest.raises(KeepError, match="dbn_lr.csv: 'dbn_lr' is not a model table of the workflow"):
+        keep([sweep], tmp_path / "published", plan=plan)
+
+
+def test_the_command_keeps_and_builds(tmp_path, plan, monkeypatch, capsys):
+    monkeypatch.setattr(published, "workflow_plan", lambda: plan)
+    monkeypatch.setattr(published, "Today", lambda: fixture_current)
+    folder = tmp_path / "published"
+    table = results_table(tmp_path / "mlp.csv", classifier_rows("mlp", [(1.6, 1.7), (1.7, 1.7)]))
+    published.main(["--folder", str(folder), "keep", str(table), "--seeds", "1235"])
+    assert [path.name for path in (folder / "mlp").iterdir()] == ["seed1235.csv"]
+    published.main(["--folder", str(folder), "table"])
+    assert "| mlp | mnist | test_error | percent | 1.65 | 1.7 (n=1) | 1 of 1 |" in \
+        (folder / "tutorial_table.md").read_text()
+    assert "wrote" in capsys.readouterr().out
+
+
+# -- today's fingerprint --------------------------------------------------------------------------------------------
+
+def independent(overrides, config_name, check, settings):
+    """A run's numerics fingerprint as its stage computes it, from a config composed here with the run's seed."""
+    plain = check(compose(overrides, config_name))
+    return numerics_fingerprint(settings(plain), code_digest())
+
+
+@pytest.mark.parametrize("table, row, expected", [
+    ("mlp", {"model": "mlp", "dataset": "mnist", "seed": 1235},
+     lambda: independent(["model=mlp", "preset=paper", "data=mnist", "seed=1235"], "config", validate,
+                         lambda plain: {**training_settings(plain), "seed": 1235})),
+    ("rbm", {"model": "rbm", "dataset": "mnist", "seed": 1236, "layer": 1, "epoch": 3},
+     lambda: independent(["model=rbm", "preset=paper", "data=mnist", "seed=1236"], "config", validate,
+                         lambda plain: {**layer_settings(plain, 1), "seed": 1236})),
+    ("hmc", {"model": "hmc", "target": "gaussian_5d", "seed": 1235},
+     lambda: independent(["hmc_target=gaussian_5d", "preset=paper", "seed=1235"], "hmc", validate_hmc,
+                         sampling_settings)),
+    ("rnnrbm", {"model": "rnnrbm", "dataset": "nottingham", "variant": "improved", "seed": 1235, "row": "epoch"},
+     lambda: independent(["data=nottingham", "preset=paper", "rnnrbm_variant=improved", "seed=1235"], "rnnrbm",
+                         validate_music, lambda plain: {**music_settings(plain), "seed": 1235})),
+])
+def test_todays_fingerprint_through_the_plan_is_the_one_a_run_records(plan, table, row, expected):
+    today, fingerprint = Today(plan), expected()
+    assert today.fingerprint(table, pd.Series(row)) == fingerprint
+    assert today(table, pd.Series({**row, "numerics": fingerprint}))
+    assert not today(table, pd.Series({**row, "numerics": "0" * 12}))
+    assert not today(table, pd.Series({**row, "seed": row["seed"] + 1, "numerics": fingerprint})), "another seed"
+
+
+def test_todays_fingerprint_changes_with_a_learning_rate_and_with_the_code(plan):
+    row = pd.Series({"model": "mlp", "dataset": "mnist", "seed": 1234})
+    fingerprint = Today(plan).fingerprint("mlp", row)
+    changed = Plan({**WORKFLOW_CONFIG, "overrides": ["model.module.learning_rate=0.02"]})
+    assert Today(changed).fingerprint("mlp", row) != fingerprint
+    assert Today(plan, code="0" * 12).fingerprint("mlp", row) != fingerprint
+
+
+# -- the per-epoch rows of a table carry their run's provenance ----------------------------------------------------
+
+RUN_PROVENANCE = {"code": "c0de00000001", "numerics": "5e771n650001", "git_commit": COMMIT, "host": "vm",
+                  "versions": {"torch": "2.13"}}
+
+
+def test_per_epoch_rows_carry_their_layers_and_their_runs_provenance(tmp_path):
+    layer = tmp_path / "rbm" / "layer1"
+    layer.mkdir(parents=True)
+    parameters = types.SimpleNamespace(weight=torch.zeros(2, 3), hidden_bias=torch.zeros(2),
+                                       visible_bias=torch.zeros(3))
+    save_layer(layer / "layer.pt", parameters, {"layer": 1, "class": "RBM", "settings": {}, **RUN_PROVENANCE})
+    (layer / "epochs.csv").write_text("epoch,cost,seconds\n1,-90.0,2.0\n2,-80.0,2.0\n")
+    music = tmp_path / "rnnrbm"
+    music.mkdir()
+    (music / "epochs.csv").write_text("epoch,monitor,tutorial_monitor,seconds\n1,-5.0,,3.0\n2,-4.5,,3.0\n")
+    (music / "metrics.json").write_text(json.dumps({"model": "rnnrbm", "preset": "paper", "seed": 1234,
+                                                    "dataset": "nottingham", "variant": "tutorial", "epochs": 2,
+                                                    **RUN_PROVENANCE}))
+    rbm = write_table([{"model": "rbm", "preset": "paper", "seed": 1234, "dataset": "mnist",
+                        "run_dir": tmp_path / "rbm"}], tmp_path / "rbm.csv")
+    rnnrbm = write_table([{"model": "rnnrbm", "run_dir": music}], tmp_path / "rnnrbm.csv")
+    for table, rows in ((rbm, 2), (rnnrbm, 3)):
+        assert len(table) == rows
+        assert (table[["code", "numerics", "git_commit", "host", "versions.torch"]] ==
+                ["c0de00000001", "5e771n650001", COMMIT, "vm", "2.13"]).all().all()
