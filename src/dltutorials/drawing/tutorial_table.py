@@ -138,7 +138,7 @@ def verdict(preset: str, ours: float, tutorial: float, tolerance: float) -> str:
     return "within" if abs(ours - tutorial) <= tolerance + 1e-9 else "outside"
 
 
-def judged(tables: dict[str, pd.DataFrame], current: Current) -> dict[str, pd.DataFrame]:
+def with_current(tables: dict[str, pd.DataFrame], current: Current) -> dict[str, pd.DataFrame]:
     """Each table with a ``CURRENT`` column: ``current(table name, row)`` of each of its rows."""
     out = {}
     for name, table in tables.items():
@@ -148,8 +148,10 @@ def judged(tables: dict[str, pd.DataFrame], current: Current) -> dict[str, pd.Da
     return out
 
 
-def table_rows(spec_row: dict, section: str, tables: dict[str, pd.DataFrame], preset: str) -> list[dict]:
-    """The rows one spec entry gives: one, or one per reported epoch for a per-epoch trace."""
+def table_rows(spec_row: dict, section: str, tables: dict[str, pd.DataFrame], preset: str,
+               judged: bool = False) -> list[dict]:
+    """The rows one spec entry gives: one, or one per reported epoch for a per-epoch trace. ``judged``: the tables
+    say which of their rows are current (a ``CURRENT`` column)."""
     model, dataset = spec_row["model"], spec_row.get("dataset", "mnist")
     table = tables.get(spec_row["table"])
     if table is not None and spec_row["column"] not in table.columns:
@@ -178,7 +180,7 @@ def table_rows(spec_row: dict, section: str, tables: dict[str, pd.DataFrame], pr
         for epoch, tutorial in enumerate(trace):  # the tutorial counts epochs from 0, our tables from 1
             epoch_rows = None if selected is None else selected[selected["epoch"] == epoch + 1]
             rows.append(_row(base, f"{spec_row['metric']}_epoch_{epoch}", unit, tutorial, epoch_rows,
-                             spec_row["column"], preset))
+                             spec_row["column"], preset, judged))
         return rows
 
     tutorial = math.nan
@@ -191,21 +193,21 @@ def table_rows(spec_row: dict, section: str, tables: dict[str, pd.DataFrame], pr
             tutorial, base["unit"] = float(own["value"]), base["unit"] or own["unit"]
         if tutorial is None:
             raise TableError(f"{SPEC_PATH}: no {spec_row['setting']!r} in the tutorial's {model} settings")
-    row = _row(base, spec_row["metric"], base["unit"], tutorial, selected, spec_row["column"], preset)
+    row = _row(base, spec_row["metric"], base["unit"], tutorial, selected, spec_row["column"], preset, judged)
     if section == "ours_only" and row["n_seeds"] == 0:
         return []  # a number the tutorial does not report and this build did not make: no row
     return [row]
 
 
 def _row(base: dict, metric: str, unit: str, tutorial: float, rows: pd.DataFrame | None, column: str,
-         preset: str) -> dict:
-    """One row of the table from the rows of a model table that hold ours (one per seed) in ``column``; how many
-    of them are current when the tables were judged (their ``CURRENT`` column), else None."""
+         preset: str, judged: bool) -> dict:
+    """One row of the table from the rows of a model table that hold ours (one per seed) in ``column``; with
+    ``judged``, how many of them are current (their ``CURRENT`` column) and whether any is not, else None."""
     values = pd.Series(dtype=float) if rows is None else rows[column]
     mean, std, n = summarise(values)
     n_current = stale = None
-    if rows is not None and CURRENT in rows.columns:
-        n_current = int(rows.loc[values.notna(), CURRENT].sum())
+    if judged:
+        n_current = 0 if rows is None else int(rows.loc[values.notna(), CURRENT].sum())
         stale = n_current < n
     reported = base["section"] == "reported"
     return {**base, "metric": metric, "unit": unit, "tutorial": tutorial if reported else math.nan,
@@ -222,9 +224,9 @@ def build(tables: dict[str, pd.DataFrame], preset: str, spec: dict | None = None
     (``n_current``) and whether any is not (``stale``); without, both are empty."""
     spec = load_spec() if spec is None else spec
     if current is not None:
-        tables = judged(tables, current)
+        tables = with_current(tables, current)
     rows = [row for section in ("reported", "ours_only") for spec_row in spec.get(section) or []
-            for row in table_rows(spec_row, section, tables, preset)]
+            for row in table_rows(spec_row, section, tables, preset, current is not None)]
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -311,8 +313,8 @@ def summary_line(table: pd.DataFrame) -> str:
     within = (reported["verdict"].eq("within") & ~stale).sum()
     if stale.any():
         rows = "row" if stale.sum() == 1 else "rows"
-        changed = (f"{stale.sum()} {rows} from code or settings that have changed since (\"stale\": a seed "
-                   f"of it is not current; not counted)")
+        changed = (f"{stale.sum()} {rows} from code or settings that have changed since (marked \"stale\": "
+                   f"not every seed current; not counted)")
     else:
         changed = "every seed current"
     return (f"{within} of {len(reported)} reported numbers within the promised tolerance "
