@@ -178,9 +178,11 @@ def test_keep_refuses_a_table_that_cannot_say_which_code_made_it_and_writes_noth
     with pytest.raises(KeepError, match=message):
         keep([good, bad], folder, plan=plan)
     assert not folder.exists(), "nothing kept, not even the good table before it"
-    with pytest.raises(SystemExit, match=f"^error: {re.escape(str(tmp_path))}/{message}"):
+    with pytest.raises(SystemExit, match=f"^error: {re.escape(str(tmp_path))}/{message}") as error:
         published.main(["--folder", str(folder), "keep", str(good), str(bad)])
     assert not folder.exists()
+    if "rows" in message:
+        assert str(error.value).endswith("(--seeds 1234 keeps the other seeds)"), "the bad row is seed 1235's"
 
 
 def test_keep_refuses_a_table_that_is_not_a_model_table(tmp_path, plan):

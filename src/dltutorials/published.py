@@ -106,8 +106,10 @@ def check_keepable(path: Path, table: pd.DataFrame, plan: Plan) -> None:
     for what, rows in problems.items():
         if rows.any():
             first = table[rows].iloc[0]
+            clean = sorted(set(table.loc[~rows, "seed"]) - set(table.loc[rows, "seed"]), key=int)
+            others = f" (--seeds {' '.join(clean)} keeps the other seeds)" if clean else ""
             raise KeepError(f"{path}: {rows.sum()} rows {what}, e.g. {first.get('model', '')} seed {first['seed']}; "
-                            f"a kept row must name the commit and code that made it")
+                            f"a kept row must name the commit and code that made it{others}")
 
 
 def run_keys(table: pd.DataFrame) -> list[str]:
