@@ -170,9 +170,9 @@ def test_the_command_writes_both_files_or_nothing(tmp_path):
     paths = []
     for name, frame in all_tables().items():
         paths.append(tmp_path / f"{name}.csv")
-        frame.to_csv(paths[-1], index=False)
+        frame.assign(preset="paper").to_csv(paths[-1], index=False)  # the command reads the preset from the rows
     outputs = [tmp_path / "out" / f"tutorial_table.{ext}" for ext in ("csv", "md", "html")]
-    tutorial_table.main([*map(str, outputs), "--preset", "paper", *map(str, paths)])
+    tutorial_table.main(["table", str(outputs[0]), *map(str, paths)])
     out_csv, out_md, out_html = outputs
     assert len(pd.read_csv(out_csv)) == len(build(all_tables(), "paper"))
     assert out_md.read_text().startswith("# The tutorial's numbers and ours (preset paper)")
@@ -183,7 +183,11 @@ def test_the_command_writes_both_files_or_nothing(tmp_path):
         path.unlink()
     (tmp_path / "mlp.csv").write_text("")
     with pytest.raises(SystemExit, match=r"mlp.csv: cannot read the table"):
-        tutorial_table.main([*map(str, outputs), "--preset", "paper", *map(str, paths)])
+        tutorial_table.main(["table", str(outputs[0]), *map(str, paths)])
+    assert not list((tmp_path / "out").iterdir()), "nothing half-written"
+    all_tables()["mlp"].assign(preset="quick").to_csv(tmp_path / "mlp.csv", index=False)
+    with pytest.raises(SystemExit, match=r"one preset, not \['paper', 'quick'\]"):
+        tutorial_table.main(["table", str(outputs[0]), *map(str, paths)])
     assert not list((tmp_path / "out").iterdir()), "nothing half-written"
 
 
@@ -199,9 +203,9 @@ def test_the_command_marks_rows_made_by_other_numerics_code_stale(tmp_path):
     paths = []
     for name, frame in tables.items():
         paths.append(tmp_path / f"{name}.csv")
-        frame.to_csv(paths[-1], index=False)
+        frame.assign(preset="paper").to_csv(paths[-1], index=False)
     outputs = [tmp_path / f"tutorial_table.{ext}" for ext in ("csv", "md", "html")]
-    tutorial_table.main([*map(str, outputs), "--preset", "paper", *map(str, paths)])
+    tutorial_table.main(["table", str(outputs[0]), *map(str, paths)])
     table = pd.read_csv(outputs[0])
     mlp, dbn = reported_row(table, "mlp", "test_error"), reported_row(table, "dbn", "test_error")
     assert (mlp["n_seeds"], mlp["n_current"], mlp["stale"]) == (3, 2, True)

@@ -46,14 +46,12 @@ rule tutorial_table:
         html=report("results/{preset_folder}tutorial_table.html", caption="../report/tutorial_table.rst",
                     category=TUTORIAL_CATEGORY),
     params:
-        preset=lambda w: plan.preset_folders[w.preset_folder],
         tables=lambda w: plan.tutorial_table_inputs(w.preset_folder),
     log:
         "results/logs/tutorial_table/{preset_folder}tutorial_table.log",
     localrule: True
     shell:
-        "{PYTHON} -m dltutorials.drawing.tutorial_table {output.csv} {output.md} {output.html} --preset {params.preset}"
-        " {params.tables} > {log} 2>&1"
+        "{PYTHON} -m dltutorials.drawing.tutorial_table table {output.csv} {params.tables} > {log} 2>&1"
 
 
 # Log-likelihoods (beyond the tutorial): the RBMs' by AIS (rbm_likelihood.csv), an RNN-RBM's per frame

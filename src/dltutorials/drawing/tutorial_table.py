@@ -1,6 +1,6 @@
 """The tutorial table: every number the tutorial reports beside ours, with a verdict.
 
-    python -m dltutorials.drawing.tutorial_table OUT.csv OUT.md OUT.html --preset paper TABLE.csv...
+    python -m dltutorials.drawing.tutorial_table table OUT.csv TABLE.csv...    (OUT.md and OUT.html beside OUT.csv)
 
 Rows are described in ``conf/tutorial_table.yaml``: for each number of
 ``resources/tutorial_results.csv``, the model table and column that hold ours.
@@ -21,7 +21,6 @@ and not counted in the summary line's "within".
 
 from __future__ import annotations
 
-import argparse
 import math
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -31,8 +30,8 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
+from dltutorials import drawing
 from dltutorials.atomic import atomic_path, write_text
-from dltutorials.cli import one_line_errors
 from dltutorials.config import CONFIG_DIR
 from dltutorials.provenance import code_digest
 from dltutorials.results import (
@@ -393,17 +392,25 @@ def read_tables(paths: list[Path]) -> dict[str, pd.DataFrame]:
     return tables
 
 
+def the_tables_preset(tables: dict[str, pd.DataFrame]) -> str:
+    """The preset every row of the tables was made under (their ``preset`` column)."""
+    presets = {str(preset) for table in tables.values() if "preset" in table for preset in table["preset"].dropna()}
+    if len(presets) != 1:
+        raise TableError(f"the tables must hold the runs of one preset, not {sorted(presets) or 'none'}")
+    return presets.pop()
+
+
+def draw_table(output: Path, tables: list[str]) -> None:
+    """``output`` (the CSV) and, beside it, the Markdown and HTML of the same name, from the model tables; rows
+    made by other numerics code than today's (their ``code``) are marked stale."""
+    read = read_tables([Path(path) for path in tables])
+    write(read, output, output.with_suffix(".md"), output.with_suffix(".html"), the_tables_preset(read),
+          made_by_code(code_digest()))
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("csv", type=Path)
-    parser.add_argument("md", type=Path)
-    parser.add_argument("html", type=Path)
-    parser.add_argument("tables", type=Path, nargs="*", help="model tables, e.g. results/dbn.csv")
-    parser.add_argument("--preset", required=True)
-    args = parser.parse_intermixed_args(argv)
-    with one_line_errors(OSError, ValueError):  # a TableError is a ValueError
-        write(read_tables(args.tables), args.csv, args.md, args.html, args.preset, made_by_code(code_digest()))
-    print(f"wrote {args.csv}, {args.md} and {args.html}")
+    drawing.main(__doc__, {"table": draw_table}, "the model tables, e.g. results/logreg.csv results/dbn.csv "
+                 "(the .md and .html are written beside the output .csv)", argv)
 
 
 if __name__ == "__main__":
