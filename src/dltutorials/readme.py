@@ -1,6 +1,6 @@
 """Put the tutorial table into the README, so its results section cannot disagree with the table.
 
-    python -m dltutorials.readme README.md results/tutorial_table.md     (make readme-results)
+    python -m dltutorials.readme README.md published/tutorial_table.md     (make readme-results)
 
 The README holds the table between two marker lines; everything else in it
 (the narrative around the table) is kept as it is. The table's own headings
@@ -32,10 +32,11 @@ def spliced(readme: str, table: str) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("readme", type=Path)
-    parser.add_argument("table", type=Path, help="results/tutorial_table.md")
+    parser.add_argument("table", type=Path, help="published/tutorial_table.md (make published-table)")
     args = parser.parse_args(argv)
     if not args.table.is_file():
-        sys.exit(f"error: {args.table} not found: build it first (make reproduce, or snakemake {args.table})")
+        sys.exit(f"error: {args.table} not found: build it first (make published-table builds "
+                 f"published/tutorial_table.md from the kept tables; snakemake {args.table} a table under results/)")
     try:
         text = spliced(args.readme.read_text(), args.table.read_text())
     except (OSError, ValueError) as error:
