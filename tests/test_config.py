@@ -170,3 +170,21 @@ def test_an_unwritable_cache_only_costs_time(tmp_path, monkeypatch):
     blocked.write_text("not a folder")
     monkeypatch.setenv(config.CACHE_ENV, str(blocked))
     assert config.composed(["model=logreg"], check=validate)["model"]["name"] == "logreg"
+
+
+def test_the_comparison_models_are_apart_from_the_tutorials_and_chosen_the_same_way(tmp_path, monkeypatch):
+    """conf/model/ holds the tutorial's models, conf/comparison/model/ those beyond it; both are model=<name>."""
+    from dltutorials.config import COMPARISON_DIR, CONFIG_DIR, available
+
+    tutorial = {path.stem for path in (CONFIG_DIR / "model").glob("*.yaml")}
+    comparison = {path.stem for path in (COMPARISON_DIR / "model").glob("*.yaml")}
+    assert {"logreg", "mlp", "lenet", "sda", "dbn", "rbm", "cae"} <= tutorial
+    assert {"rbm_cd1", "rbm_cd25", "rbm_pcd", "dbn_generative"} <= comparison and not tutorial & comparison
+    assert set(available("model")) == tutorial | comparison
+    assert compose(["model=rbm_cd25"]).model.name == "rbm_cd25"
+    user = tmp_path / "mine"
+    (user / "model").mkdir(parents=True)
+    (user / "model" / "rbm_pcd.yaml").write_text("name: rbm_pcd\n")
+    monkeypatch.setenv("DLTUTORIALS_CONFIG_DIR", str(user))
+    with pytest.raises(ConfigError, match="rbm_pcd.yaml has the name of .*comparison/model/rbm_pcd.yaml"):
+        available("model")

@@ -29,6 +29,9 @@ from dltutorials.workflow.layout import TUTORIAL_DATASET, dataset_folder, regist
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = PROJECT_ROOT / "conf"
+# The models beyond the tutorial's (the likelihood comparison's RBMs and DBN): a second config folder laid out like
+# conf/, on every root config's search path (``${comparison_configs:}``), so they are chosen as model=<name> too.
+COMPARISON_DIR = CONFIG_DIR / "comparison"
 
 
 # A folder laid out like conf/ whose configs add to the project's, e.g. a dataset of one's own in
@@ -37,6 +40,7 @@ USER_CONFIG_ENV = "DLTUTORIALS_CONFIG_DIR"
 # Where runs go is said once, in dltutorials.workflow.layout; the configs read it through its resolvers
 # (${run_dir:...} in conf/paths/default.yaml, ${hmc_run_dir:...}, ${music_run_dir:...}, ${dataset_folder:...}).
 register_resolvers()
+OmegaConf.register_new_resolver("comparison_configs", lambda: f"file://{COMPARISON_DIR}", replace=True)
 
 
 def compose(overrides: list[str] | tuple[str, ...] = (), config_name: str = "config") -> DictConfig:
@@ -63,7 +67,7 @@ def cache_folder() -> Path:
 def _input_files() -> list[Path]:
     """Every file a composed and validated config depends on: the configs, and the package's code (the
     resolvers, the checks, the signatures of the classes the configs name)."""
-    files = [path for folder in config_dirs() for path in sorted(folder.rglob("*.yaml"))]
+    files = list(dict.fromkeys(path for folder in config_dirs() for path in sorted(folder.rglob("*.yaml"))))
     return files + sorted(Path(__file__).parent.rglob("*.py"))
 
 
@@ -125,14 +129,15 @@ def _keep(state: Path, entry: Path, plain: dict) -> None:
 
 
 def config_dirs() -> list[Path]:
-    """conf/, then the user's folder of configs ($DLTUTORIALS_CONFIG_DIR) if set."""
+    """conf/, conf/comparison/ (the models beyond the tutorial's), then the user's folder of configs
+    ($DLTUTORIALS_CONFIG_DIR) if set."""
     user = os.environ.get(USER_CONFIG_ENV)
     if not user:
-        return [CONFIG_DIR]
+        return [CONFIG_DIR, COMPARISON_DIR]
     if not Path(user).is_dir():
         raise ConfigError(f"{USER_CONFIG_ENV}={user} is not a directory (a folder laid out like conf/, "
                           f"e.g. with data/<name>.yaml)")
-    return [CONFIG_DIR, Path(user)]
+    return [CONFIG_DIR, COMPARISON_DIR, Path(user)]
 
 
 def available(group: str) -> list[str]:
@@ -387,7 +392,8 @@ def _check_sweep_axis(axis: str, entry: Any, model_cfg: DictConfig) -> None:
     name, absent = model_cfg.model.name, object()
     current = OmegaConf.select(model_cfg, key, default=absent)
     if current is absent:
-        raise ConfigError(f"sweep.{axis}.key: {key} is not a setting of model={name} (conf/model/{name}.yaml)")
+        raise ConfigError(f"sweep.{axis}.key: {key} is not a setting of model={name}"
+                          f" (its file in conf/model/ or conf/comparison/model/)")
     if not _is_number(current):
         raise ConfigError(f"sweep.{axis}.key: {key} of model={name} is {current!r}, not a number")
     if not isinstance(values, list) or not values:

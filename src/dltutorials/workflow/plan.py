@@ -185,20 +185,22 @@ class Plan:
         all_tables = sorted([*self.tables, *SAMPLER_TABLES, *self.music_tables])
         for table in config["models"]:
             if table not in all_tables:
-                raise ConfigError(f"config models: {table!r} is not one of {all_tables} (conf/model/, hmc, or rnnrbm)")
+                raise ConfigError(f"config models: {table!r} is not one of {all_tables}"
+                                  f" (conf/model/, conf/comparison/model/, hmc, or rnnrbm)")
         for target in config["hmc_targets"]:
             if target not in self.hmc_targets:
                 raise ConfigError(f"config hmc_targets: {target!r} is not one of {self.hmc_targets} "
                                   f"(conf/hmc_target/)")
         for model in [*config["threads"], *config["start_first"]]:
             if model != "default" and model not in self.models:
-                raise ConfigError(f"config threads/start_first: {model!r} is not one of {self.models} (conf/model/)")
+                raise ConfigError(f"config threads/start_first: {model!r} is not one of {self.models}"
+                                  f" (conf/model/, conf/comparison/model/)")
 
     # -- the configs as written --------------------------------------------------------------------------------
 
     @functools.cache
     def model_section(self, model: str) -> dict:
-        """A model's config section as written in conf/model/ (no preset or override)."""
+        """A model's config section as written in conf/model/ or conf/comparison/model/ (no preset or override)."""
         return composed([f"model={model}"])["model"]
 
     def table_of(self, model: str) -> str:
@@ -604,8 +606,8 @@ class Plan:
         for model, dataset in chosen.items():
             if model not in self.models or dataset not in self.image_datasets:
                 raise ConfigError(f"conf/likelihood.yaml models.{model}: {dataset}: the model must be one of "
-                                  f"{self.models} (conf/model/) and the dataset one of {self.image_datasets} "
-                                  f"(conf/data/)")
+                                  f"{self.models} (conf/model/, conf/comparison/model/) and the dataset one of "
+                                  f"{self.image_datasets} (conf/data/)")
         return chosen
 
     def likelihood_table_inputs(self, name: str, folder: str) -> list[str]:
@@ -642,7 +644,8 @@ class Plan:
             if not self.run_config(ImageRun(preset, model, dataset, self.first_seed))["model"]["pretrain"] \
                     .get("keep_epochs"):
                 raise ConfigError(f"conf/likelihood.yaml curves.models: {model} does not keep its epochs' "
-                                  f"parameters (model.pretrain.keep_epochs: true in conf/model/{model}.yaml)")
+                                  f"parameters (model.pretrain.keep_epochs: true in its file in conf/model/ or "
+                                  f"conf/comparison/model/)")
             runs += [f"{ImageRun(preset, model, dataset, seed).run_dir}/likelihood_epochs.csv" for seed in self.seeds]
         return runs
 
