@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hydra.errors import HydraException
@@ -156,6 +158,32 @@ def test_a_changed_config_file_is_composed_again(config_cache, tmp_path, monkeyp
     own.write_text(mnist.replace("name: mnist", "name: mine").replace("n_classes: 10", "n_classes: 7"))
     assert config.composed(["data=mine"])["data"]["n_classes"] == 7
     assert len(cache_entries(config_cache)) == 2  # one per state of the files
+
+
+def test_a_changed_python_file_of_the_package_is_composed_again(config_cache, tmp_path, monkeypatch):
+    """The key covers the package's code too (its resolvers, checks and classes' signatures): one statement added
+    to one .py file composes again. The key is read from a copy of the package (config.py finds the package
+    beside its own file), so the test edits the copy and the checkout stays as it is."""
+    package = Path(config.__file__).parent
+    copy = tmp_path / "package"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(config, "__file__", str(copy / "config.py"))
+    real_compose, calls = config.compose, []
+
+    def counting_compose(*args):
+        calls.append(args)
+        return real_compose(*args)
+
+    monkeypatch.setattr(config, "compose", counting_compose)
+    expected = config.composed(["model=logreg"], check=validate)
+    assert config.composed(["model=logreg"], check=validate) == expected and len(calls) == 1, "kept"
+    edited = copy / "models" / "classifier.py"
+    assert edited.is_file()
+    edited.write_text(edited.read_text() + "\nEDITED = True\n")
+    assert config.composed(["model=logreg"], check=validate) == expected
+    assert len(calls) == 2, "the edited code must compose the config again"
+    assert len(list(config_cache.glob("configs/*"))) == 2  # one per state of the files
+    assert config.composed(["model=logreg"], check=validate) == expected and len(calls) == 2, "kept again"
 
 
 def test_a_config_that_fails_its_check_is_never_kept(config_cache):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -12,9 +14,12 @@ import pytest
 import torch
 
 from conftest import snakemake
+from dltutorials.cli import one_line_errors
 from dltutorials.config import ConfigError, compose
 from dltutorials.data.download import DataError
+from dltutorials.models.rbm import RBM
 from dltutorials.stages import likelihood
+from dltutorials.training.layers import layer_dir, save_layer
 
 pytestmark = pytest.mark.slow
 
@@ -151,3 +156,73 @@ def test_the_rnnrbm_log_likelihood_per_frame_agrees_with_the_exact_one(tiny_run,
         assert -88 * np.log(2) < exact < 0
         assert estimate == pytest.approx(exact, abs=0.05)
     assert row.paper_log_likelihood_per_frame == -2.39
+
+
+# -- the stage's refusals, each in one line naming what is missing or wrong (no training, no workflow) --------
+def trained_layer(run_dir, n_visible: int) -> None:
+    """layer1 of a one-RBM run as the pretraining stage leaves it: its config.yaml, then layer.pt."""
+    folder = layer_dir(run_dir, 1)
+    folder.mkdir(parents=True)
+    (folder / "config.yaml").write_text("model: {name: rbm_cd1_h25, hidden_sizes: [3]}\nseed: 1234\n"
+                                        "preset_name: tiny\ndata: {name: mnist_binarized}\n")
+    save_layer(folder / "layer.pt", RBM(n_visible, 3, learning_rate=0.1),
+               {"class": "RBM", "epochs": 1, "settings": {"cd_k": 1, "persistent": False}})
+
+
+def binary_digits(data_dir, n_pixels: int) -> None:
+    """Prepared train and test splits of data=mnist_binarized, each 5 'digits' of n_pixels 0/1 pixels."""
+    folder = data_dir / "mnist_binarized"
+    folder.mkdir(parents=True)
+    generator = np.random.default_rng(0)
+    for split in ("train", "test"):
+        np.savez(folder / f"{split}.npz", x=generator.integers(0, 2, (5, n_pixels)).astype(np.float32),
+                 y=np.zeros(5, dtype=np.int64))
+
+
+def refusal(tmp_path, action, run_dir) -> str:
+    """The stage on ``run_dir`` as its command line runs it (``run`` inside ``one_line_errors``): it must exit
+    non-zero with one line and write nothing. Returns the line."""
+    cfg = compose(["preset=tiny", f"paths.data_dir={tmp_path / 'data'}"], "likelihood")
+    with pytest.raises(SystemExit) as exit_:
+        with one_line_errors():
+            likelihood.run(cfg, None, action, run_dir)
+    line = exit_.value.code
+    assert isinstance(line, str) and "\n" not in line, "sys.exit(message): status 1, the message on stderr"
+    written = {path.name for path in run_dir.rglob("*")} if run_dir.exists() else set()
+    assert not written & {"likelihood.json", "likelihood_epochs.csv", "likelihood.yaml"}, written
+    return line
+
+
+def test_an_rbm_whose_visible_units_do_not_match_the_data_is_refused(tmp_path):
+    """Through the stage's own command line: exit status 1, one line on stderr naming the layer's file."""
+    binary_digits(tmp_path / "data", n_pixels=6)
+    trained_layer(tmp_path / "run", n_visible=4)
+    expected = (f"error: {tmp_path / 'run/layer1/layer.pt'}: the RBM has 4 visible units, what it models "
+                "(data=mnist_binarized or the layer below) 6")
+    assert refusal(tmp_path, "measure", tmp_path / "run") == expected
+    result = subprocess.run([sys.executable, "-m", "dltutorials.stages.likelihood", "measure", str(tmp_path / "run"),
+                             "preset=tiny", f"paths.data_dir={tmp_path / 'data'}"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert (result.returncode, result.stderr.strip()) == (1, expected), result.stdout[-2000:]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["data", "run"], "nothing written where it ran"
+
+
+def test_a_run_without_layer1_is_refused(tmp_path):
+    (tmp_path / "run").mkdir()
+    line = refusal(tmp_path, "measure", tmp_path / "run")
+    assert line.startswith(f"error: {tmp_path / 'run/layer1'}: no trained layer"), line
+
+
+def test_a_run_without_per_epoch_parameters_is_refused(tmp_path):
+    trained_layer(tmp_path / "run", n_visible=6)
+    line = refusal(tmp_path, "epochs", tmp_path / "run")
+    assert line == (f"error: {tmp_path / 'run/layer1/epochs'}: no per-epoch parameters; train the layer with "
+                    "model.pretrain.keep_epochs=true")
+
+
+def test_an_rnnrbm_run_without_metrics_is_refused(tmp_path):
+    """An RNN-RBM run that has not finished (its config.yaml, no metrics.json yet) is not measured."""
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.yaml").write_text("seed: 1234\n")
+    line = refusal(tmp_path, "frames", tmp_path / "run")
+    assert line.startswith(f"error: {tmp_path / 'run'}: no finished RNN-RBM run (metrics.json)"), line

@@ -7,13 +7,21 @@ import re
 import subprocess
 import sys
 
+import lightning as L
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
-from dltutorials.config import ConfigError, compose, validate
+from dltutorials.config import ConfigError, compose, validate, validate_music
+from dltutorials.data.datamodule import TuneDataModule
+from dltutorials.fingerprints import music_pretraining_settings
+from dltutorials.models.rbm import RBM
+from dltutorials.models.rnnrbm import RNNRBM
 from dltutorials.stages.data import download_dataset, prepare_dataset
-from dltutorials.stages.music import run
+from dltutorials.stages.music import evaluate_split, pretrained_rbm, run
+from dltutorials.stages.music_pretrain import rbm_file
+from dltutorials.training.layers import save_layer
 
 
 @pytest.mark.parametrize("override, message", [
@@ -76,3 +84,91 @@ def test_a_tiny_run_trains_evaluates_and_generates(tmp_path, nottingham):
     assert np.isfinite([row["valid_monitor"], row["test_monitor"]]).all()
     assert {"sample1.mid", "sample2.mid", "samples.npz", "model.ckpt", "config.yaml"} <= \
         {p.name for p in tmp_path.iterdir()}
+
+
+# -- the frame-level accuracy, on a roll written out here ------------------------------------------------------
+# Two tunes of 4 notes. The model below predicts notes 0 and 1 in every frame, and nothing else:
+#                 frame         tp  fp  fn
+#   tune 1        1 1 0 0        2   0   0
+#                 1 0 1 0        1   1   1
+#                 0 0 0 1        0   2   1
+#   tune 2        0 1 0 0        1   1   0
+#                 1 1 1 1        2   0   2
+#   total                        6   4   4      ACC = 6 / (6 + 4 + 4) = 3/7
+TUNES = [torch.tensor([[1, 1, 0, 0], [1, 0, 1, 0], [0, 0, 0, 1]], dtype=torch.float32),
+         torch.tensor([[0, 1, 0, 0], [1, 1, 1, 1]], dtype=torch.float32)]
+
+
+def predicting_notes_0_and_1() -> RNNRBM:
+    """An RNN-RBM whose every prediction is notes 0 and 1 on, 2 and 3 off: no weights, visible biases of +-1e4
+    (sigmoid 1 or 0 exactly, so every Gibbs draw is certain), whatever the past."""
+    model = RNNRBM(n_visible=4, n_hidden=3, n_hidden_recurrent=2, sequence_length=2)
+    with torch.no_grad():
+        model.weight.zero_()
+        model.W_uv.zero_()
+        model.visible_bias.copy_(torch.tensor([1e4, 1e4, -1e4, -1e4]))
+    return model
+
+
+def test_the_frame_accuracy_is_tp_over_tp_fp_fn_summed_over_every_frame():
+    """ACC = TP / (TP + FP + FN) with the counts summed over the frames of every tune of the split (Bay et al.
+    2009), not a mean of per-frame (0.467) or per-tune (0.4375) accuracies, nor TP / (TP + FP) (0.6)."""
+    model = predicting_notes_0_and_1()
+    counts = [{key: model.evaluate(tune, gibbs_steps=3)[key] for key in ("tp", "fp", "fn")} for tune in TUNES]
+    assert counts == [{"tp": 3, "fp": 3, "fn": 2}, {"tp": 3, "fp": 1, "fn": 2}]
+    result = evaluate_split(model, TUNES, gibbs_steps=3)
+    # sequence_length 2: the first tune is cut into 2 + 1 frames, the second is one piece
+    assert (result["subsequences"], result["frames"]) == (3, 5)
+    assert result["accuracy"] == pytest.approx(6 / 14, abs=1e-12)
+    assert np.isfinite(result["monitor"])
+
+
+# -- training: the tunes shuffled every epoch --------------------------------------------------------------
+def write_prepared_split(path, tunes: list[np.ndarray]) -> None:
+    """A split as data/midi.py writes it (the keys TuneDataModule reads): frames and offsets."""
+    offsets = np.cumsum([0, *(len(tune) for tune in tunes)])
+    np.savez_compressed(path, frames=np.concatenate(tunes), transposed=np.concatenate(tunes), offsets=offsets)
+
+
+def test_the_tunes_are_shuffled_every_epoch(tmp_path):
+    """As the tutorial's train(): each epoch walks every tune once, in a new random order (from the seeded
+    generator: the same orders again with the same seed). Each tune here has its own length, 1 to 6 frames."""
+    tunes = [np.eye(4, dtype=np.uint8)[np.arange(n) % 4] for n in range(1, 7)]
+    write_prepared_split(tmp_path / "train.npz", tunes)
+
+    def orders(seed: int) -> list[tuple[int, ...]]:
+        L.seed_everything(seed, verbose=False)
+        model = RNNRBM(n_visible=4, n_hidden=3, n_hidden_recurrent=2, cd_k=1)
+        seen = []
+        model.training_step = lambda tune, batch_idx: seen.append(len(tune))  # the tune, as training gets it
+        trainer = L.Trainer(max_epochs=4, accelerator="cpu", logger=False, enable_checkpointing=False,
+                            enable_progress_bar=False, enable_model_summary=False)
+        trainer.fit(model, datamodule=TuneDataModule(tmp_path))
+        return [tuple(seen[i:i + 6]) for i in range(0, len(seen), 6)]
+
+    epochs = orders(seed=3)
+    assert len(epochs) == 4 and all(sorted(order) == [1, 2, 3, 4, 5, 6] for order in epochs), epochs
+    assert len(set(epochs)) == 4 and (1, 2, 3, 4, 5, 6) not in epochs, f"not shuffled every epoch: {epochs}"
+    assert orders(seed=3) == epochs
+
+
+# -- the pretrained RBM a run starts from ----------------------------------------------------------------
+def test_a_pretrained_rbm_made_with_other_settings_is_refused(tmp_path):
+    """rnnrbm_variant=pretrained starts from run_dir/rbm/layer.pt: one pretrained with another learning rate or
+    seed is refused naming what differs, before any training; the RBM of these very settings is taken."""
+    overrides = ["preset=tiny", "rnnrbm_variant=pretrained", f"paths.data_dir={tmp_path / 'no_data'}"]
+    plain = validate_music(compose(overrides, config_name="rnnrbm"))
+    other = validate_music(compose([*overrides, "model.pretrain_rbm.learning_rate=0.02", "seed=7"],
+                                   config_name="rnnrbm"))
+    rbm = RBM(88, plain["model"]["module"]["n_hidden"], learning_rate=0.01)
+    run_dir = tmp_path / "run"
+    save_layer(rbm_file(run_dir), rbm, {"class": "RBM", "pretrain_seconds": 1.0,
+                                        "fingerprint": music_pretraining_settings(other)})
+    with pytest.raises(ConfigError, match=re.escape(f"{rbm_file(run_dir)} was pretrained with other settings "
+                                                    "(pretrain_rbm.learning_rate, seed differ); pretrain again")):
+        run(compose(overrides, config_name="rnnrbm"), run_dir)
+    assert sorted(path.name for path in run_dir.iterdir()) == ["rbm"], "nothing trained or written"
+
+    save_layer(rbm_file(run_dir), rbm, {"class": "RBM", "pretrain_seconds": 1.0,
+                                        "fingerprint": music_pretraining_settings(plain)})
+    assert torch.equal(pretrained_rbm(plain, run_dir).weight, rbm.weight.detach())
