@@ -35,7 +35,10 @@ def test_make_test_ends_with_each_skipped_test_and_its_reason(tmp_path):
     the reason (pytest's -rs, part of the project's -ra), beside the failures, so a green run with skips is
     not mistaken for CI's. Run here as make runs it (its recipe, `make -n test`) with the project's pytest
     settings, on a file of one skipped, one failing and one passing test."""
-    recipe = subprocess.run(["make", "-n", "test"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    # --no-print-directory: under `make test` itself (CI) this make is a sub-make, which would print
+    # "make[1]: Leaving directory ..." after the recipe
+    recipe = subprocess.run(["make", "--no-print-directory", "-n", "test"], cwd=PROJECT_ROOT, capture_output=True,
+                            text=True, timeout=60)
     assert recipe.returncode == 0, recipe.stderr
     command = shlex.split(recipe.stdout.strip().splitlines()[-1])
     assert command[1:4] == ["-m", "pytest"] and command[0].endswith("python"), command
