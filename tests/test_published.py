@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 import types
 
 import pandas as pd
@@ -15,7 +17,7 @@ import yaml
 from dltutorials import published
 from dltutorials.config import PROJECT_ROOT, compose, validate, validate_hmc, validate_music
 from dltutorials.fingerprints import layer_settings, music_settings, sampling_settings, training_settings
-from dltutorials.provenance import code_digest, numerics_fingerprint
+from dltutorials.provenance import PACKAGE, code_digest, digest_of, file_digests, numerics_fingerprint, sources
 from dltutorials.published import KeepError, Today, keep, read_kept, write_published
 from dltutorials.results import write_table
 from dltutorials.training.layers import save_layer
@@ -23,7 +25,8 @@ from dltutorials.workflow.plan import Plan
 
 WORKFLOW_CONFIG = yaml.safe_load((PROJECT_ROOT / "conf" / "workflow.yaml").read_text())
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
-PROVENANCE = {"preset": "paper", "git_commit": COMMIT, "code": "c0de00000001", "host": "vm", "versions.torch": "2.13"}
+# Rows made by today's numerics code, so that keeping them reads what it was made of from this checkout
+PROVENANCE = {"preset": "paper", "git_commit": COMMIT, "code": code_digest(), "host": "vm", "versions.torch": "2.13"}
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +132,10 @@ def test_keep_splits_a_table_by_seed_as_written_and_later_seeds_add_up(tmp_path,
     rows = classifier_rows("mlp", [(1.6, 1.7), (1.72, 1.6633333333333333)])
     table = results_table(tmp_path / "mlp.csv", rows)
     written = keep([table], folder, plan=plan)
-    assert sorted(written) == [folder / "mlp" / "seed1234.csv", folder / "mlp" / "seed1235.csv"]
+    made_of = folder / "code" / f"{code_digest()}.json"
+    assert sorted(written) == [made_of, folder / "mlp" / "seed1234.csv", folder / "mlp" / "seed1235.csv"]
+    assert json.loads(made_of.read_text()) == {"code": code_digest(), "commit": COMMIT,
+                                               "files": file_digests(sources())}, "what the rows' code was made of"
     first = (folder / "mlp" / "seed1234.csv").read_text()
     assert first.splitlines()[0] == ",".join(rows[0]), "every column, provenance included"
     assert "1.6633333333333333" in (folder / "mlp" / "seed1235.csv").read_text(), "the digits as the table has them"
@@ -167,6 +173,8 @@ def test_keep_replaces_only_the_runs_a_table_holds(tmp_path, plan):
     ({"git_commit": "unknown"}, r"mlp.csv: 1 rows from outside a git checkout"),
     ({"git_commit": None}, r"mlp.csv: 1 rows without a commit"),
     ({"dataset": "mnist_binarized"}, r"mlp.csv: runs on mnist_binarized, not the tutorial's mnist"),
+    ({"code": "0" * 12}, r"mlp.csv: made by numerics code 000000000000, not this checkout's, and cannot read "
+                         f"commit {COMMIT}'s code from git in "),
 ])
 def test_keep_refuses_a_table_that_cannot_say_which_code_made_it_and_writes_nothing(tmp_path, plan, change,
                                                                                    message):
@@ -193,7 +201,7 @@ def test_keep_refuses_a_table_that_is_not_a_model_table(tmp_path, plan):
 
 def test_the_command_keeps_and_builds(tmp_path, plan, monkeypatch, capsys):
     monkeypatch.setattr(published, "workflow_plan", lambda: plan)
-    monkeypatch.setattr(published, "Today", lambda: fixture_current)
+    monkeypatch.setattr(published, "Today", lambda **_: fixture_current)
     folder = tmp_path / "published"
     table = results_table(tmp_path / "mlp.csv", classifier_rows("mlp", [(1.6, 1.7), (1.7, 1.7)]))
     published.main(["--folder", str(folder), "keep", str(table), "--seeds", "1235"])
@@ -229,9 +237,11 @@ def independent(overrides, config_name, check, settings):
 def test_todays_fingerprint_through_the_plan_is_the_one_a_run_records(plan, table, row, expected):
     today, fingerprint = Today(plan), expected()
     assert today.fingerprint(table, pd.Series(row)) == fingerprint
+    row = {**row, "code": code_digest()}
     assert today(table, pd.Series({**row, "numerics": fingerprint}))
     assert not today(table, pd.Series({**row, "numerics": "0" * 12}))
     assert not today(table, pd.Series({**row, "seed": row["seed"] + 1, "numerics": fingerprint})), "another seed"
+    assert not today(table, pd.Series({**row, "code": None, "numerics": fingerprint})), "no code, no judgement"
 
 
 def test_todays_fingerprint_changes_with_a_learning_rate_and_with_the_code(plan):
@@ -268,3 +278,103 @@ def test_per_epoch_rows_carry_their_layers_and_their_runs_provenance(tmp_path):
         assert len(table) == rows
         assert (table[["code", "numerics", "git_commit", "host", "versions.torch"]] ==
                 ["c0de00000001", "5e771n650001", COMMIT, "vm", "2.13"]).all().all()
+
+
+# -- a change to one model's code stales that model's rows only ---------------------------------------------------
+
+RUNS = {"mlp": {"model": "mlp", "dataset": "mnist", "seed": 1234},
+        "lenet": {"model": "lenet", "dataset": "mnist", "seed": 1234},
+        "dbn": {"model": "dbn", "dataset": "mnist", "seed": 1234},
+        "rbm": {"model": "rbm", "dataset": "mnist", "seed": 1234, "layer": 1, "epoch": 3},
+        "hmc": {"model": "hmc", "target": "gaussian_5d", "seed": 1234},
+        "rnnrbm": {"model": "rnnrbm", "dataset": "nottingham", "variant": "tutorial", "seed": 1234, "row": "final"}}
+
+
+@pytest.fixture
+def package_copy(tmp_path):
+    copy = tmp_path / "dltutorials"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "*.nbi", "*.nbc"))
+    return copy
+
+
+def edit(path, old, new):
+    text = path.read_text()
+    assert old in text, f"{path}: {old!r} not found"
+    path.write_text(text.replace(old, new, 1))
+
+
+def judged(plan, folder, package):
+    """Whether each of RUNS, made by the code kept in ``folder``/code, is current with the code in ``package``."""
+    today = Today(plan, folder=folder, package=package)
+    (made,) = [path.stem for path in (folder / "code").iterdir()]
+    rows = {table: pd.Series({**row, "code": made, "numerics": today.fingerprint(table, pd.Series(row), made)})
+            for table, row in RUNS.items()}
+    return {table: today(table, row) for table, row in rows.items()}
+
+
+def test_a_change_to_the_rbms_update_rule_stales_the_rows_of_the_runs_that_use_the_rbm_only(tmp_path, plan,
+                                                                                          package_copy):
+    folder = tmp_path / "published"
+    made = sources(package_copy)
+    (folder / "code").mkdir(parents=True)
+    (folder / "code" / f"{digest_of(made)}.json").write_text(json.dumps({"files": file_digests(made)}))
+    edit(package_copy / "models" / "mlp.py", '"""', '"""Reworded. ')          # a docstring
+    edit(package_copy / "drawing" / "plots.py", "def ", "def _unused() -> None:\n    pass\n\n\ndef ")  # a plot
+    assert judged(plan, folder, package_copy) == dict.fromkeys(RUNS, True)
+
+    edit(package_copy / "models" / "rbm.py", "rate *= 1.0 - epoch / epochs", "rate *= 1.0 - epoch / (epochs + 1)")
+    assert judged(plan, folder, package_copy) == {"mlp": True, "lenet": True, "hmc": True,
+                                                  "dbn": False, "rbm": False, "rnnrbm": False}, \
+        "the DBN's layers are RBMs, and the RNN-RBM starts from one"
+
+    (folder / "code" / f"{digest_of(made)}.json").unlink()
+    assert judged_without_files(plan, folder, package_copy, digest_of(made)) == dict.fromkeys(RUNS, False), \
+        "older code whose files are not kept: nothing to tell, so not current"
+
+
+def judged_without_files(plan, folder, package, made):
+    today = Today(plan, folder=folder, package=package)
+    return {table: today(table, pd.Series({**row, "code": made,
+                                           "numerics": today.fingerprint(table, pd.Series(row), made)}))
+            for table, row in RUNS.items()}
+
+
+def git(repo, *arguments):
+    return subprocess.run(["git", "-c", "user.name=test", "-c", "user.email=test@example.org", *arguments],
+                          cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_what_a_past_commits_code_was_made_of_is_read_from_git_and_checked(tmp_path):
+    repo = tmp_path / "repo"
+    package = repo / "src" / "dltutorials"
+    shutil.copytree(PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__", "*.nbi", "*.nbc"))
+    edit(package / "models" / "rbm.py", "rate *= 1.0 - epoch / epochs", "rate *= 1.0 - epoch / (epochs + 1)")
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "an RBM of the past")
+    commit, past = git(repo, "rev-parse", "HEAD"), digest_of(sources(package))
+    shutil.rmtree(package)  # read from git, not from the files
+    assert past != code_digest()
+    files = published.code_files(past, commit, "rbm.csv", repo)["files"]
+    assert files["models/rbm.py"] != file_digests(sources())["models/rbm.py"]
+    assert {path: digest for path, digest in files.items() if path != "models/rbm.py"} == \
+        {path: digest for path, digest in file_digests(sources()).items() if path != "models/rbm.py"}
+    with pytest.raises(KeepError, match=f"rbm.csv: rows say numerics code 000000000000, but commit {commit}'s "
+                                        f"numerics code is {past}"):
+        published.code_files("0" * 12, commit, "rbm.csv", repo)
+
+
+# -- the repository's own published table ---------------------------------------------------------------------------
+
+def test_the_kept_tables_rebuild_the_published_table_and_the_readmes_digit_for_digit(tmp_path):
+    """What a fresh clone gets from `make published-table`: the committed table, and the README's results section
+    (`make readme-results`). Fails when code has changed since which rows are current were last written down."""
+    from dltutorials.readme import spliced
+
+    folder = tmp_path / "published"
+    shutil.copytree(published.PUBLISHED, folder, ignore=shutil.ignore_patterns("tutorial_table.*"))
+    write_published(folder)
+    rebuilt = (folder / "tutorial_table.md").read_text()
+    assert rebuilt == (published.PUBLISHED / "tutorial_table.md").read_text(), "make published-table"
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert spliced(readme, rebuilt) == readme, "make readme-results"

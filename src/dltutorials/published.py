@@ -5,24 +5,30 @@
 
 ``keep`` splits paper-preset model tables (``results/<table>.csv``) by seed into ``published/<table>/seed<N>.csv``,
 every column as the table has it (provenance included: ``git_commit``, ``code``, ``numerics``, ``host``,
-``versions.*``). Without tables it keeps every table the tutorial table reads that ``results/`` holds. A kept
+``versions.*``), and what the rows' numerics code was made of, file by file, into ``published/code/<code>.json``
+(read from the rows' commit in git, and checked against their ``code``). Without tables it keeps every table the
+tutorial table reads that ``results/`` holds. A kept
 file is replaced run by run: the rows of a run the new table holds (a model, an HMC target, an RNN-RBM variant)
 replace that run's, the file's other runs stay, and other seeds' files are not touched, so seeds and runs made on
 different days and machines add up. A table is refused as a whole, and nothing is written, when it is not the
 paper preset's table of a model on the tutorial's dataset, or any row lacks a numerics fingerprint or names no
-clean commit (``+dirty``, ``unknown`` or none): a kept row must say which code made it.
+clean commit (``+dirty``, ``unknown`` or none), or when that commit's numerics code is not the rows' ``code``: a
+kept row must say which code made it.
 
 ``table`` concatenates each table's kept seeds and builds the tutorial table from them
 (``dltutorials.drawing.tutorial_table``) into ``published/tutorial_table.{csv,md}``, which ``make readme-results``
-puts into the README. A kept row is *current* when its ``numerics`` equals the fingerprint its run would get
-today (``Today``): the settings of the same model (target, variant), dataset, layer and seed in the paper
-preset's configs composed today through ``dltutorials.workflow.plan.Plan``, with today's numerics code
-(``provenance.code_digest``). The table says per row how many of its seeds are current and marks the rest stale.
+puts into the README. A kept row is *current* (``Today``) when today's code and settings would make the same
+numbers: its run's settings (the same model, target or variant, dataset, layer and seed in the paper preset's
+configs composed today through ``dltutorials.workflow.plan.Plan``) are what its ``numerics`` fingerprinted, and
+every numerics file its run's modules import (``provenance.numerics_files_of``: the stages of its kind and the
+classes its settings name) is as it was, so a change to the RBM stales the RBM's and the DBN's rows and leaves
+the MLP's current. The table says per row how many of its seeds are current and marks the rest stale.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -35,7 +41,16 @@ from dltutorials.atomic import atomic_path
 from dltutorials.cli import one_line_errors
 from dltutorials.config import PROJECT_ROOT, ConfigError
 from dltutorials.drawing import tutorial_table
-from dltutorials.provenance import code_digest, numerics_fingerprint
+from dltutorials.provenance import (
+    PACKAGE,
+    PACKAGE_NAME,
+    digest_of,
+    file_digests,
+    git_sources,
+    numerics_files_of,
+    numerics_fingerprint,
+    sources,
+)
 from dltutorials.workflow import layout
 from dltutorials.workflow.layout import PAPER, TUTORIAL_DATASET
 from dltutorials.workflow.plan import SAMPLER_TABLES, ImageRun, Plan
@@ -44,6 +59,13 @@ PUBLISHED = PROJECT_ROOT / "published"
 KEPT = re.compile(r"seed(\d+)\.csv")
 # The columns that name a run within a table and seed: the model, and an HMC run's target or an RNN-RBM's variant.
 RUN_KEYS = ("model", "target", "variant", "dataset")
+CODE = "code"  # published/code/<digest>.json: the numerics files of the code that made kept rows
+# The stages that make a kept row's numbers, by the kind of its table; with the classes its settings name
+# (``_target_``), they are where the code a row depends on is looked for (``Today.files_of``).
+SAMPLER_STAGES = ["stages.sample"]
+MUSIC_STAGES = ["stages.data", "stages.music_pretrain", "stages.music"]
+IMAGE_STAGES = ["stages.data", "stages.train"]
+PRETRAINING_STAGE = "stages.pretrain"  # for a model with pretrained layers, and a pretraining-only model's rows
 
 
 class KeepError(ValueError):
@@ -65,6 +87,26 @@ def kept_path(folder: Path, table: str, seed: int) -> Path:
     return Path(folder) / table / f"seed{seed}.csv"
 
 
+def code_path(folder: Path, code: str) -> Path:
+    return Path(folder) / CODE / f"{code}.json"
+
+
+def code_files(code: str, commit: str, where: str, root: Path = PROJECT_ROOT) -> dict:
+    """What the numerics code ``code`` was made of, file by file (``provenance.file_digests``): today's files when
+    they are that code, else the files of ``commit`` in git; refused (KeepError naming ``where``) when they are
+    not that code. ``root``: the git checkout to read ``commit`` from."""
+    today = sources()
+    if digest_of(today) != code:
+        try:
+            today = git_sources(commit, root)
+        except ValueError as error:
+            raise KeepError(f"{where}: made by numerics code {code}, not this checkout's, and {error}") from None
+        if digest_of(today) != code:
+            raise KeepError(f"{where}: rows say numerics code {code}, but commit {commit}'s numerics code is "
+                            f"{digest_of(today)}: the rows' code and commit disagree")
+    return {"code": code, "commit": commit, "files": file_digests(today)}
+
+
 # -- keep -----------------------------------------------------------------------------------------------------------
 
 def read_text_table(path: Path) -> pd.DataFrame:
@@ -83,7 +125,7 @@ def check_keepable(path: Path, table: pd.DataFrame, plan: Plan) -> None:
         raise KeepError(f"{path}: {name!r} is not a model table of the workflow ({', '.join(plan.all_tables())})")
     if table.empty:
         raise KeepError(f"{path}: no rows to keep")
-    for column in ("preset", "seed", "numerics", "git_commit"):
+    for column in ("preset", "seed", "code", "numerics", "git_commit"):
         if column not in table.columns:
             raise KeepError(f"{path}: no {column!r} column (a table made before results recorded their "
                             f"{'numerics fingerprint' if column == 'numerics' else column}: make it again)")
@@ -147,13 +189,20 @@ def keep(paths: Iterable[str | Path], folder: str | Path = PUBLISHED, seeds: Ite
         tables[path] = table
     writes = {}
     for path, table in tables.items():
+        for code, commit in sorted(set(zip(table["code"], table["git_commit"]))):
+            target = code_path(folder, code)
+            if not target.is_file() and target not in writes:
+                writes[target] = code_files(code, commit, str(path))
         for seed, rows in table.groupby("seed", sort=True):
             target = kept_path(folder, path.stem, int(seed))
             kept = read_text_table(target) if target.is_file() else None
             writes[target] = merged(kept, rows)
     for target, rows in writes.items():
         with atomic_path(target) as tmp:
-            rows.to_csv(tmp, index=False)
+            if isinstance(rows, dict):
+                tmp.write_text(json.dumps(rows, indent=1, sort_keys=True) + "\n")
+            else:
+                rows.to_csv(tmp, index=False)
     return list(writes)
 
 
@@ -185,18 +234,28 @@ def read_kept(folder: str | Path = PUBLISHED) -> dict[str, pd.DataFrame]:
 
 
 class Today:
-    """Whether a kept row is current: its ``numerics`` equals what its run's settings, composed today (``plan``:
-    the workflow's, paper preset), and today's numerics code (``code``) give. Called as ``today(table, row)``.
+    """Whether a kept row is current: today's code and settings would make its numbers. Called as
+    ``today(table, row)``; current when
+
+    - its ``numerics`` is the fingerprint of its run's settings composed today (``plan``: the workflow's, paper
+      preset) with the row's own ``code``: the settings are today's; and
+    - its ``code`` is today's numerics code, or every numerics file its run depends on (``files_of``) is as it
+      was in that code (``folder``/code/<code>.json, written by ``keep``): the code it runs is today's.
 
     The settings are those ``dltutorials.stages`` fingerprint: an image model's run (``training_settings``) or
     pretrained layer (``layer_settings``, rows with a ``layer``), an HMC run (``sampling_settings``), an RNN-RBM
-    run (``music_settings``), each with the row's seed."""
+    run (``music_settings``), each with the row's seed. ``package`` is where today's code is, ``code`` stands in
+    for its numerics code's digest (tests)."""
 
-    def __init__(self, plan: Plan | None = None, preset: str = PAPER, code: str | None = None):
+    def __init__(self, plan: Plan | None = None, preset: str = PAPER, code: str | None = None,
+                 folder: str | Path = PUBLISHED, package: Path = PACKAGE):
         self.plan = workflow_plan() if plan is None else plan
         self.preset = preset
-        self.code = code_digest() if code is None else code
-        self._fingerprints: dict[tuple, str | None] = {}
+        self.sources = sources(package)
+        self.code = digest_of(self.sources) if code is None else code
+        self.files = file_digests(self.sources)
+        self.folder = Path(folder)
+        self._settings: dict[tuple, dict | None] = {}
 
     def settings(self, table: str, row: pd.Series) -> dict:
         """The settings that determine the numbers of the row's run, composed today."""
@@ -216,19 +275,57 @@ class Today:
             return {**fingerprints.layer_settings(plain, int(layer)), "seed": seed}
         return {**fingerprints.training_settings(plain), "seed": seed}
 
-    def fingerprint(self, table: str, row: pd.Series) -> str | None:
-        """Today's numerics fingerprint of the row's run (None when its model is no longer in the configs)."""
+    def _todays_settings(self, table: str, row: pd.Series) -> dict | None:
+        """``settings``, once per run; None when its model is no longer in the configs."""
         key = (table, *(str(row.get(column)) for column in (*RUN_KEYS, "layer", "seed")))
-        if key not in self._fingerprints:
+        if key not in self._settings:
             try:
-                self._fingerprints[key] = numerics_fingerprint(self.settings(table, row), self.code)
+                self._settings[key] = self.settings(table, row)
             except ConfigError:
-                self._fingerprints[key] = None
-        return self._fingerprints[key]
+                self._settings[key] = None
+        return self._settings[key]
+
+    def fingerprint(self, table: str, row: pd.Series, code: str | None = None) -> str | None:
+        """The numerics fingerprint of the row's run with today's settings and ``code`` (default: today's)."""
+        settings = self._todays_settings(table, row)
+        return None if settings is None else numerics_fingerprint(settings, self.code if code is None else code)
+
+    def files_of(self, table: str, row: pd.Series) -> list[str]:
+        """The numerics files the row's run depends on today: those its stages and the classes its settings name
+        import (``provenance.numerics_files_of``)."""
+        settings = self._todays_settings(table, row) or {}
+        stages = (SAMPLER_STAGES if table in SAMPLER_TABLES else MUSIC_STAGES if table in self.plan.music_tables
+                  else IMAGE_STAGES + ([PRETRAINING_STAGE] if "layer" in settings
+                                       or settings.get("model", {}).get("pretrain") else []))
+        return numerics_files_of([f"{PACKAGE_NAME}.{stage}" for stage in stages] + targets(settings), self.sources)
+
+    def made_of(self, code: str) -> dict[str, str] | None:
+        """The numerics files of the code ``code`` (``folder``/code/<code>.json), None when not kept."""
+        path = code_path(self.folder, code)
+        try:
+            return json.loads(path.read_text())["files"] if path.is_file() else None
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise KeepError(f"{path}: cannot read what the code was made of ({error})") from None
 
     def __call__(self, table: str, row: pd.Series) -> bool:
-        numerics = row.get("numerics")
-        return isinstance(numerics, str) and numerics == self.fingerprint(table, row)
+        numerics, code = row.get("numerics"), row.get("code")
+        if not (isinstance(numerics, str) and isinstance(code, str)) or numerics != self.fingerprint(table, row, code):
+            return False
+        if code == self.code:
+            return True
+        files = self.made_of(code)
+        return files is not None and all(files.get(path) == self.files[path] for path in self.files_of(table, row))
+
+
+def targets(settings) -> list[str]:
+    """The modules of the package that the classes and functions a settings tree names (``_target_``) live in."""
+    if isinstance(settings, dict):
+        named = settings.get("_target_")
+        found = [named.rpartition(".")[0]] if isinstance(named, str) and named.startswith(f"{PACKAGE_NAME}.") else []
+        return found + [module for value in settings.values() for module in targets(value)]
+    if isinstance(settings, list):
+        return [module for value in settings for module in targets(value)]
+    return []
 
 
 def built_line(tables: dict[str, pd.DataFrame], folder: Path, code: str | None) -> str:
@@ -237,7 +334,8 @@ def built_line(tables: dict[str, pd.DataFrame], folder: Path, code: str | None) 
     commits = sorted({str(commit)[:7] for table in tables.values() if "git_commit" in table
                       for commit in table["git_commit"].dropna()})
     line = f"Built from the kept tables in {Path(folder).name}/ (runs at commits {', '.join(commits) or '–'})"
-    return line + (f"; current: made by the numerics code {code} with today's paper settings" if code else "")
+    return line + (f"; current: made with today's paper settings by code whose numerics files the run imports are "
+                   f"today's (numerics code {code})" if code else "")
 
 
 def write_published(folder: str | Path = PUBLISHED, current: tutorial_table.Current | None = None) -> pd.DataFrame:
@@ -248,7 +346,7 @@ def write_published(folder: str | Path = PUBLISHED, current: tutorial_table.Curr
     if not tables:
         raise KeepError(f"{folder}: no kept tables (<table>/seed<N>.csv) the tutorial table reads; keep them "
                         f"first: python -m dltutorials.published keep results/<table>.csv")
-    current = Today() if current is None else current
+    current = Today(folder=folder) if current is None else current
     return tutorial_table.write(tables, folder / "tutorial_table.csv", folder / "tutorial_table.md", None, PAPER,
                                 current, built_line(tables, folder, getattr(current, "code", None)))
 
