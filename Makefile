@@ -42,7 +42,7 @@ test: venv
 	$(BIN)/python -m pytest
 
 # Every benchmark runs and prints its line; the target fails afterwards if any missed its goal.
-BENCHMARKS := supervised rbm allocator bandwidth contention hmc rnnrbm dag ais
+BENCHMARKS := supervised rbm bandwidth contention hmc rnnrbm dag ais
 
 bench: venv
 	$(SNAKEMAKE) results/data/mnist/train.npz results/data/nottingham/train.npz

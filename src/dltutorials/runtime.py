@@ -4,8 +4,8 @@ Small-batch SGD allocates and frees a gradient the size of every weight matrix
 at each update (4 MB for a 1000x1000 layer). glibc's malloc serves blocks that
 large with fresh ``mmap`` pages and returns them to the kernel on ``free``, so
 each update pays page faults and zeroing for all its gradients: at batch 1 this
-made an SdA fine-tuning update up to 1.8x slower (bench/allocator.py). Keeping freed memory in the process
-heap (the effect of jemalloc/tcmalloc, which PyTorch recommends for CPU
+made an SdA fine-tuning update through autograd up to 1.8x slower (docs/design.md). Keeping freed memory in the
+process heap (the effect of jemalloc/tcmalloc, which PyTorch recommends for CPU
 training) removes that cost without changing any number computed.
 """
 
