@@ -106,6 +106,15 @@ def test_a_class_and_the_config_refuse_the_same_value_from_one_declaration():
     (["model=mlp", "data.datamodule.eval_batch_size=0"], validate, "data.datamodule.eval_batch_size must be > 0"),
     (["hmc_target=banana", "hmc_target.distribution.a=0"], validate_hmc,
      "hmc_target.distribution.a must be > 0, got 0"),
+    # the target itself, built before any draw (what its arguments alone do not say)
+    (["hmc_target.plot_dims=[0,7]"], validate_hmc,
+     "hmc_target.plot_dims must be two different dimensions of the 5-d target (0..4), got [0, 7]"),
+    (["hmc_target.plot_dims=[3,3]"], validate_hmc, "hmc_target.plot_dims must be two different dimensions"),
+    (["hmc_target=banana", "hmc_target.plot_dims=[1,0]"], validate_hmc,
+     "hmc_target.plot_dims: banana is 2-d: dims must be (0, 1), got (1, 0)"),
+    (["hmc_target=gaussian_100d_ill", "hmc_target.distribution.condition_number=1e30"], validate_hmc,
+     "hmc_target.distribution: cannot build dltutorials.sampling.targets.IllConditionedGaussian "
+     "(gaussian_100d_ill: covariance is not positive definite"),
     # a dataclass's fields (sections that are no constructor's arguments)
     (["chains.n_chains=0.5"], validate_hmc, "chains.n_chains must be an integer >= 1, got 0.5"),
     (["sampler.stepsize_inc=0.5"], validate_hmc, "sampler.stepsize_inc must be >= 1, got 0.5"),
@@ -133,3 +142,12 @@ def test_each_kind_of_section_refuses_naming_the_full_key(overrides, check, mess
     with pytest.raises(ConfigError) as error:
         check(compose(overrides, config_name))
     assert str(error.value).startswith(message)
+
+
+def test_an_hmc_target_whose_energy_is_not_one_value_per_chain_is_refused_before_any_draw(monkeypatch):
+    from dltutorials.sampling import targets
+
+    monkeypatch.setattr(targets.TutorialGaussian, "energy", lambda self, x: (x ** 2).sum(dim=1, keepdim=True))
+    with pytest.raises(ConfigError, match=r"^hmc_target\.distribution: TutorialGaussian\.energy must return one "
+                                          r"energy per chain, shape \(3,\) for 3 chains, got \(3, 1\)$"):
+        validate_hmc(compose(["hmc_target=gaussian_5d"], "hmc"))

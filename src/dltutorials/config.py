@@ -286,8 +286,38 @@ def validate_hmc(cfg: DictConfig) -> dict:
     if not (isinstance(dims, list) and len(dims) == 2 and all(isinstance(d, int) for d in dims)):
         raise ConfigError(f"hmc_target.plot_dims must be two dimension indices, got {dims!r}")
     _check_constructor_arguments("hmc_target.distribution", target["distribution"])
+    _check_target(target, plain["chains"]["n_chains"])
     _check_seed(plain)
     return plain
+
+
+def _check_target(target: dict, n_chains: int) -> None:
+    """What a target's arguments alone cannot say, checked on the target itself before any draw: that it can be
+    built, has the two dimensions ``plot_dims`` names (distinct, and a marginal it can draw), and that its
+    energy gives one value per chain."""
+    import numpy as np
+    import torch
+    from hydra.utils import instantiate
+
+    key = "hmc_target.distribution"
+    try:
+        distribution = instantiate(target["distribution"])
+    except Exception as error:  # a target's own check of its arguments together (e.g. a covariance)
+        cause = error.__cause__ or error
+        raise ConfigError(f"{key}: cannot build {target['distribution']['_target_']} ({cause})") from None
+    dims = target["plot_dims"]
+    if not all(0 <= d < distribution.dim for d in dims) or dims[0] == dims[1]:
+        raise ConfigError(f"hmc_target.plot_dims must be two different dimensions of the {distribution.dim}-d "
+                          f"target (0..{distribution.dim - 1}), got {dims}")
+    try:
+        distribution.marginal_log_density(np.zeros((1, 2)), tuple(dims))
+    except ValueError as error:
+        raise ConfigError(f"hmc_target.plot_dims: {error}") from None
+    energy = distribution.energy(torch.zeros(n_chains, distribution.dim, dtype=torch.float64))
+    if not isinstance(energy, torch.Tensor) or tuple(energy.shape) != (n_chains,):
+        shape = tuple(energy.shape) if isinstance(energy, torch.Tensor) else type(energy).__name__
+        raise ConfigError(f"{key}: {type(distribution).__name__}.energy must return one energy per chain, shape "
+                          f"({n_chains},) for {n_chains} chains, got {shape}")
 
 
 def validate_likelihood(cfg: DictConfig) -> dict:
