@@ -210,7 +210,9 @@ def test_an_rbm_whose_visible_units_do_not_match_the_data_is_refused(tmp_path):
 def test_a_run_without_layer1_is_refused(tmp_path):
     (tmp_path / "run").mkdir()
     line = refusal(tmp_path, "measure", tmp_path / "run")
-    assert line.startswith(f"error: {tmp_path / 'run/layer1'}: no trained layer"), line
+    assert line == (f"error: {tmp_path / 'run/layer1'}: no trained layer (no config.yaml); measure a run of an RBM "
+                    "or a DBN once its layers are trained (the workflow trains and measures the configured ones: "
+                    "snakemake --cores all results/rbm_likelihood.csv)"), "a target that exists, not the run's"
 
 
 def test_a_run_without_per_epoch_parameters_is_refused(tmp_path):
@@ -225,4 +227,6 @@ def test_an_rnnrbm_run_without_metrics_is_refused(tmp_path):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "config.yaml").write_text("seed: 1234\n")
     line = refusal(tmp_path, "frames", tmp_path / "run")
-    assert line.startswith(f"error: {tmp_path / 'run'}: no finished RNN-RBM run (metrics.json)"), line
+    assert line == (f"error: {tmp_path / 'run'}: no finished RNN-RBM run (metrics.json); measure a run once it has "
+                    "finished (the workflow trains and measures the configured ones: snakemake --cores all "
+                    "results/rnnrbm_likelihood.csv)"), "a target that exists, not the run's"

@@ -168,3 +168,15 @@ def test_the_likelihood_table_reads_each_model_on_its_dataset():
         "results/runs/paper/rnnrbm/nottingham/tutorial/seed1234/likelihood.json"
     with pytest.raises(ConfigError, match="config likelihood_models: 'svm' is not one of"):
         plan_of(likelihood_models=["svm"]).likelihood_table_inputs("rbm", "")
+
+
+@pytest.mark.parametrize("model, overrides, message", [
+    ("mlp", [], r"results/runs/tiny/mlp/seed1234: model=mlp has no RBM layers, and AIS measures an RBM"),
+    ("rbm", ["data.n_features=100"], r"results/runs/tiny/rbm/seed1234: model=rbm trains on data=mnist, 100 visible "
+                                     r"units, but the likelihoods are measured on data=mnist_binarized, 784"),
+])
+def test_a_likelihood_with_nothing_to_measure_is_refused_before_any_job(model, overrides, message):
+    run = ImageRun("tiny", model, "mnist", 1234)
+    with pytest.raises(ConfigError, match=f"^{message}"):
+        plan_of(overrides=overrides).likelihood_layers(run)
+    assert plan_of().likelihood_layers(ImageRun("tiny", "dbn", "mnist", 1234))[-1].endswith("layer1/codes.npy")

@@ -153,8 +153,9 @@ def measure(cfg: DictConfig, run_dir: str | Path) -> dict:
     run_dir = Path(run_dir)
     config_file = layer_dir(run_dir, 1) / "config.yaml"
     if not config_file.is_file():
-        raise FileNotFoundError(f"{run_dir}/layer1: no trained layer; make it with: snakemake --cores all "
-                                f"{layer_dir(run_dir, 1) / 'layer.pt'}")
+        raise FileNotFoundError(f"{run_dir}/layer1: no trained layer (no {config_file.name}); measure a run of "
+                                f"an RBM or a DBN once its layers are trained (the workflow trains and measures "
+                                f"the configured ones: snakemake --cores all results/rbm_likelihood.csv)")
     trained = OmegaConf.load(config_file)
     setup = Measure(cfg)
     plain = setup.plain
@@ -230,8 +231,9 @@ def measure_frames(cfg: DictConfig, run_dir: str | Path) -> dict:
     plain = validate_likelihood(cfg)
     run_dir = Path(run_dir)
     if not (run_dir / "metrics.json").is_file():
-        raise FileNotFoundError(f"{run_dir}: no finished RNN-RBM run (metrics.json); make it with: snakemake "
-                                f"--cores all {run_dir / 'metrics.json'}")
+        raise FileNotFoundError(f"{run_dir}: no finished RNN-RBM run (metrics.json); measure a run once it has "
+                                f"finished (the workflow trains and measures the configured ones: snakemake "
+                                f"--cores all results/rnnrbm_likelihood.csv)")
     trained = OmegaConf.load(run_dir / "config.yaml")
     stages.start(cfg, seed=plain["ais"]["seed"])
     device = runtime.device_for(plain["trainer"]["accelerator"])

@@ -620,7 +620,18 @@ class Plan:
                 for model, dataset in self.likelihood_models(preset).items() for seed in self.seeds]
 
     def likelihood_layers(self, run: ImageRun) -> list[str]:
-        """What a run's estimate reads: every layer of its stack, and the codes the top RBM models (a DBN's)."""
+        """What a run's estimate reads: every layer of its stack, and the codes the top RBM models (a DBN's).
+        Refused (ConfigError) before any job when there is nothing to measure: a model without RBM layers, or
+        one trained on data of another size than the likelihood's data."""
+        plain, measured = self.run_config(run), self.likelihood_config(run.preset)["data"]
+        layer = (plain["model"].get("pretrain") or {}).get("layer") or {}
+        if layer.get("_target_") != "dltutorials.models.rbm.RBM":
+            raise ConfigError(f"{run.run_dir}: model={run.model} has no RBM layers, and AIS measures an RBM or a "
+                              f"stack of RBMs")
+        if plain["data"]["n_features"] != measured["n_features"]:
+            raise ConfigError(f"{run.run_dir}: model={run.model} trains on data={run.dataset}, "
+                              f"{plain['data']['n_features']} visible units, but the likelihoods are measured on "
+                              f"data={measured['name']}, {measured['n_features']}")
         layers = self.layer_files(run)
         return layers + [path.replace("layer.pt", "codes.npy") for path in layers[-2:-1]]
 
