@@ -381,6 +381,8 @@ def validate_music(cfg: DictConfig) -> dict:
     for name in ("transposed", "skip_bad_files"):
         if not isinstance(data.get(name), bool):
             raise ConfigError(f"data.{name} must be true or false, got {data.get(name)!r}")
+    if data.get("corpus") is not None:
+        _check_corpus(data["corpus"], data.get("split"))
     module = model.get("module")
     if not isinstance(module, dict):
         raise ConfigError("model.module is missing (the RNN-RBM's class and settings)")
@@ -399,6 +401,35 @@ def validate_music(cfg: DictConfig) -> dict:
     _check_trainer(plain["trainer"])
     _check_seed(plain)
     return plain
+
+
+# Riemenschneider's numbering of the Bach chorales, as music21's corpus has it
+RIEMENSCHNEIDER = (1, 371)
+
+
+def _check_corpus(corpus: Any, split: Any) -> None:
+    """A dataset exported from music21's corpus (the Bach chorales): a Riemenschneider range music21 accepts, a
+    positive limit, and split fractions that sum to 1 and leave no split empty for the chorales chosen."""
+    from dltutorials.data.corpus import split_sizes
+    from dltutorials.data.download import DataError
+    from dltutorials.data.split_folders import SPLITS
+
+    low, high = RIEMENSCHNEIDER
+    first, last, limit = (corpus.get(key) if isinstance(corpus, dict) else None for key in ("first", "last", "limit"))
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in (first, last)) or \
+            not low <= first <= last <= high:
+        raise ConfigError(f"data.corpus.first and last must be Riemenschneider numbers with {low} <= first <= last "
+                          f"<= {high}, got {first!r} and {last!r}")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        raise ConfigError(f"data.corpus.limit must be a positive number of chorales or null, got {limit!r}")
+    if not isinstance(split, dict) or not set(SPLITS) <= set(split) or \
+            not all(_is_number(split[name]) and 0 < split[name] < 1 for name in SPLITS):
+        raise ConfigError(f"data.split must give {', '.join(SPLITS)} each a fraction in (0, 1), got {split!r}")
+    most = last - first + 1 if limit is None else min(limit, last - first + 1)
+    try:
+        split_sizes(most, {name: split[name] for name in SPLITS})
+    except DataError as error:  # fractions that do not sum to 1, or a split left empty even by the most chorales
+        raise ConfigError(f"data.split: {error}") from None
 
 
 def sweep_label(value: float) -> str:
