@@ -121,7 +121,7 @@ def module_file(module: str, code: dict[str, str]) -> str | None:
 def _imports(path: str, text: str) -> set[str]:
     """The modules a file imports, anywhere in it (a function's imports too), with ``from X import y`` as both
     ``X`` and ``X.y`` (y may be a module)."""
-    package = PurePosixPath(path).parent.parts if path.endswith("__init__.py") else PurePosixPath(path).parts[:-1]
+    package = PurePosixPath(path).parent.parts  # what a relative import of level 1 starts from
     modules = set()
     for node in ast.walk(ast.parse(text, filename=path)):
         if isinstance(node, ast.Import):

@@ -256,6 +256,7 @@ class Today:
         self.files = file_digests(self.sources)
         self.folder = Path(folder)
         self._settings: dict[tuple, dict | None] = {}
+        self._made_of: dict[str, dict[str, str] | None] = {}
 
     def settings(self, table: str, row: pd.Series) -> dict:
         """The settings that determine the numbers of the row's run, composed today."""
@@ -301,11 +302,13 @@ class Today:
 
     def made_of(self, code: str) -> dict[str, str] | None:
         """The numerics files of the code ``code`` (``folder``/code/<code>.json), None when not kept."""
-        path = code_path(self.folder, code)
-        try:
-            return json.loads(path.read_text())["files"] if path.is_file() else None
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise KeepError(f"{path}: cannot read what the code was made of ({error})") from None
+        if code not in self._made_of:  # once per code, not once per row
+            path = code_path(self.folder, code)
+            try:
+                self._made_of[code] = json.loads(path.read_text())["files"] if path.is_file() else None
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                raise KeepError(f"{path}: cannot read what the code was made of ({error})") from None
+        return self._made_of[code]
 
     def __call__(self, table: str, row: pd.Series) -> bool:
         numerics, code = row.get("numerics"), row.get("code")
