@@ -126,7 +126,7 @@ def test_the_per_epoch_figure_reads_the_kept_epochs(tiny_run, tmp_path):
               f"data_mirror={mirror_url}")
     assert (tmp_path / "results/tiny/figures/rbm_likelihood_epochs.png").stat().st_size > 10_000
     workdir = tmp_path
-    for model, method in (("rbm_cd1", "CD-1"), ("rbm_pcd", "PCD-1"), ("rbm_cd25_ramp", "CD-1..25")):
+    for model, method in (("rbm_cd1", "CD-1"), ("rbm_pcd", "PCD-1"), ("rbm_cd25", "CD-1..25/1")):
         run = workdir / f"results/runs/tiny/{model}/mnist_binarized/seed1234"
         assert sorted(path.name for path in (run / "layer1/epochs").iterdir()) == ["epoch1.pt", "epoch2.pt"]
         curve = pd.read_csv(run / "likelihood_epochs.csv")

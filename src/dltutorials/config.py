@@ -344,8 +344,10 @@ def validate_likelihood(cfg: DictConfig) -> dict:
     if not isinstance(plain["models"], dict) or not plain["models"]:
         raise ConfigError(f"models must map each RBM model to the dataset it trains on, got {plain['models']!r}")
     for model, value in (plain.get("reported") or {}).items():
-        if not _is_number(value):
-            raise ConfigError(f"reported.{model} must be a log-probability in nats, got {value!r}")
+        if not (isinstance(value, dict) and _is_number(value.get("test_log_prob"))
+                and isinstance(value.get("source"), str) and value["source"].strip() and len(value) == 2):
+            raise ConfigError(f"reported.{model} must be {{test_log_prob: <nats>, source: <where it was read>}}, "
+                              f"got {value!r}")
     _check_trainer(plain["trainer"])
     return plain
 

@@ -82,10 +82,43 @@ def binary_split(prepared_dir: str | Path, split: str) -> torch.Tensor:
 
 
 def method_name(settings: dict) -> str:
-    """CD-k or PCD-k, as the literature names the training of an RBM (k rising: CD-1..25)."""
-    initial = settings.get("cd_k_initial")
-    k = settings["cd_k"] if initial is None else f"{initial}..{settings['cd_k']}"
+    """CD-k or PCD-k, as the literature names the training of an RBM: CD-1..25 for k rising linearly
+    (``cd_k_initial``), CD-1..25/10 for k rising by one every 10 epochs (``cd_k_every``)."""
+    initial, every = settings.get("cd_k_initial"), settings.get("cd_k_every")
+    k = settings["cd_k"]
+    if initial is not None:
+        k = f"{initial}..{k}"
+    elif every is not None and k > 1:
+        k = f"1..{k}/{every}"
     return f"{'PCD' if settings.get('persistent') else 'CD'}-{k}"
+
+
+def k_schedule(settings: dict) -> str:
+    """The Gibbs steps of each epoch e (from 1) of an RBM's training, as a formula."""
+    k, initial, every = settings["cd_k"], settings.get("cd_k_initial"), settings.get("cd_k_every")
+    if initial is not None:
+        return f"k from {initial} to {k}, linear over the epochs"
+    if every is not None:
+        return f"k = min({k}, ceil(e / {every})), rate / k"
+    return f"k = {k}"
+
+
+def training_program(settings: dict) -> str:
+    """The settings of an RBM's step beyond k, in words: rate, momentum, weight decay, data, initial weights."""
+    rate = f"rate {settings['learning_rate']:g}"
+    if settings.get("learning_rate_decay", "none") == "linear":
+        rate += " decaying linearly"
+    parts = [rate]
+    if settings.get("momentum", 0.0):
+        parts.append(f"momentum {settings.get('initial_momentum', 0.0):g} for "
+                     f"{settings.get('initial_momentum_epochs', 0)} epochs, then {settings['momentum']:g}")
+    if settings.get("weight_decay", 0.0):
+        parts.append(f"weight decay {settings['weight_decay']:g}")
+    if settings.get("binarize_input"):
+        parts.append("inputs binarised afresh per minibatch")
+    if settings.get("initial_weight_std") is not None:
+        parts.append(f"W ~ N(0, {settings['initial_weight_std']:g}^2)")
+    return ", ".join(parts)
 
 
 class Measure:
@@ -168,11 +201,14 @@ def measure(cfg: DictConfig, run_dir: str | Path) -> dict:
         estimate = setup.estimate_stack(layers, torch.from_numpy(np.load(layer_dir(run_dir, len(layers) - 1)
                                                                          / "codes.npy")))
     n_hidden = top.rbm[0].shape[0]
+    reported = (plain.get("reported") or {}).get(trained.model.name) or {}
     row = {
         "model": trained.model.name,
         "method": "-".join(method_name(layer.info["settings"]) for layer in layers),
         "hidden_sizes": "-".join(str(size) for size in sizes[1:]),
         "epochs": top.info["epochs"],
+        "k_schedule": "; ".join(k_schedule(layer.info["settings"]) for layer in layers),
+        "program": "; ".join(training_program(layer.info["settings"]) for layer in layers),
         "seed": trained.seed,
         "preset": trained.preset_name,
         "trained_on": trained.data.name,
@@ -183,7 +219,8 @@ def measure(cfg: DictConfig, run_dir: str | Path) -> dict:
         "exact_test_log_prob": None,
         "exact_train_log_prob": None,
         "exact_seconds": None,
-        "paper_test_log_prob": (plain.get("reported") or {}).get(trained.model.name),
+        "paper_test_log_prob": reported.get("test_log_prob"),
+        "paper_source": reported.get("source"),
         "n_runs": plain["ais"]["n_runs"],
     }
     if n_hidden <= plain["exact_max_hidden"]:
