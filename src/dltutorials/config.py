@@ -323,9 +323,9 @@ def _check_target(target: dict, n_chains: int) -> None:
 def validate_likelihood(cfg: DictConfig) -> dict:
     """Resolve and check the likelihood settings (``conf/likelihood.yaml``); returns the plain dict."""
     from dltutorials.sampling.ais import AISSettings
-    from dltutorials.stages.likelihood import Curves, Likelihood, RNNRBMLikelihood
+    from dltutorials.stages.likelihood import Curves, Likelihood, ReverseAIS, RNNRBMLikelihood
 
-    plain = _resolved(cfg, ("data", "ais", "curves", "rnnrbm", "models", "trainer", "paths"))
+    plain = _resolved(cfg, ("data", "ais", "reverse_ais", "curves", "rnnrbm", "models", "trainer", "paths"))
     if plain["data"].get("kind", "images") != "images":
         raise ConfigError(f"data={plain['data'].get('name')}: log p(v) of an RBM is measured on images (binary "
                           f"pixels, e.g. data=mnist_binarized)")
@@ -340,6 +340,7 @@ def validate_likelihood(cfg: DictConfig) -> dict:
     check_section("curves", curves, Curves, required=True)
     check_schedule("rnnrbm.schedule", music.get("schedule"))
     check_section("rnnrbm", music, RNNRBMLikelihood, required=True)
+    check_section("reverse_ais", plain["reverse_ais"], ReverseAIS, required=True)
     check_section("", plain, Likelihood, closed=False, required=True)
     if not isinstance(plain["models"], dict) or not plain["models"]:
         raise ConfigError(f"models must map each RBM model to the dataset it trains on, got {plain['models']!r}")

@@ -52,6 +52,14 @@ class Likelihood:
 
 
 @dataclass(frozen=True)
+class ReverseAIS:
+    """``reverse_ais``: RAISE's test digits (the first ``n_digits``) and its runs per digit."""
+
+    n_digits: Count
+    n_chains: Count
+
+
+@dataclass(frozen=True)
 class Curves:
     """``curves``: the models of the likelihood-per-epoch figure and their (shorter) AIS schedule."""
 
@@ -98,7 +106,7 @@ def k_schedule(settings: dict) -> str:
     k, initial, every = settings["cd_k"], settings.get("cd_k_initial"), settings.get("cd_k_every")
     if initial is not None:
         return f"k from {initial} to {k}, linear over the epochs"
-    if every is not None:
+    if every is not None and k > 1:
         return f"k = min({k}, ceil(e / {every})), rate / k"
     return f"k = {k}"
 
@@ -160,6 +168,21 @@ class Measure:
                    for split, data in (("test", self.test), ("train", self.train))},
                 "n_temperatures": temperatures, "ais_seconds": round(result.seconds, 2)}
 
+    def reverse_estimate(self, layer, log_z: float) -> dict:
+        """RAISE's average log p(v) over the first ``reverse_ais.n_digits`` test digits, beside AIS's on the same
+        digits (``log_z``): the two sides of the estimate, through the same temperatures."""
+        settings = self.plain["reverse_ais"]
+        digits = self.test[:settings["n_digits"]].to(self.device)
+        base_bias = ais.base_rate_biases(self.train, self.plain["ais"]["base_rate_smoothing"]).to(self.device)
+        generator = torch.Generator(self.device).manual_seed(self.plain["ais"]["seed"])
+        start = time.perf_counter()
+        log_p = ais.raise_log_probabilities(digits, *layer.rbm, base_bias,
+                                            ais.inverse_temperatures(self.plain["ais"]["schedule"]),
+                                            settings["n_chains"], generator)
+        return {"raise_digits": len(digits), "raise_test_log_prob": round(float(log_p.mean()), 4),
+                "ais_test_log_prob_subset": round(ais.mean_log_probability(digits, *layer.rbm, log_z=log_z), 4),
+                "raise_seconds": round(time.perf_counter() - start, 2)}
+
     def estimate_stack(self, layers: list, below: torch.Tensor) -> dict:
         """A DBN (the stack's RBMs, bottom up): AIS's log Z of the top RBM, from the base-rate model of the
         training digits' codes below it, and the average variational lower bound on log p(v)."""
@@ -197,6 +220,7 @@ def measure(cfg: DictConfig, run_dir: str | Path) -> dict:
     top = layers[-1]
     if len(layers) == 1:
         estimate = setup.estimate(top, plain["ais"]["schedule"])
+        estimate.update(setup.reverse_estimate(top, estimate["log_z"]))
     else:  # the top RBM models the codes of the layers below: their mean activations on the training digits
         estimate = setup.estimate_stack(layers, torch.from_numpy(np.load(layer_dir(run_dir, len(layers) - 1)
                                                                          / "codes.npy")))
@@ -214,10 +238,12 @@ def measure(cfg: DictConfig, run_dir: str | Path) -> dict:
         "trained_on": trained.data.name,
         "evaluated_on": plain["data"]["name"],
         "log_prob": "exact given log Z" if len(layers) == 1 else "lower bound",
+        "raise_digits": None, "raise_test_log_prob": None, "ais_test_log_prob_subset": None, "raise_seconds": None,
         **estimate,
         "exact_log_z": None,
         "exact_test_log_prob": None,
         "exact_train_log_prob": None,
+        "exact_test_log_prob_subset": None,
         "exact_seconds": None,
         "paper_test_log_prob": reported.get("test_log_prob"),
         "paper_source": reported.get("source"),
@@ -231,6 +257,8 @@ def measure(cfg: DictConfig, run_dir: str | Path) -> dict:
         # with the exact log Z: an RBM's exact log p(v), a DBN's bound moved by the same amount
         for split in ("test", "train"):
             row[f"exact_{split}_log_prob"] = round(row[f"{split}_log_prob"] - (exact - row["log_z"]), 4)
+        if row["ais_test_log_prob_subset"] is not None:  # RAISE's digits
+            row["exact_test_log_prob_subset"] = round(row["ais_test_log_prob_subset"] - (exact - row["log_z"]), 4)
     row.update({"device": str(setup.device), "torch_threads": torch.get_num_threads()})
     settings = {**likelihood_settings(plain), "measured": [layer.info.get("numerics") for layer in layers]}
     return stages.finish(run_dir, plain, row, settings, last="likelihood.json", config_file="likelihood.yaml")
