@@ -23,7 +23,7 @@ from dltutorials.training.layers import layer_dir, save_layer
 
 pytestmark = pytest.mark.slow
 
-MODELS = "likelihood_models=[rbm,rbm_cd1_h25,dbn_generative]"
+MODELS = "likelihood_models=[rbm,rbm_cd1_h25,rbm_pcd,dbn_generative]"
 
 
 @pytest.fixture(scope="module")
@@ -37,16 +37,17 @@ def likelihood_run(tiny_run):
 def test_the_table_has_a_row_per_rbm_with_ais_beside_the_exact_log_z(likelihood_run):
     workdir, _ = likelihood_run
     table = pd.read_csv(workdir / "results/tiny/rbm_likelihood.csv").set_index("model")
-    assert list(table.index) == ["rbm", "rbm_cd1_h25", "dbn_generative"]
+    assert list(table.index) == ["rbm", "rbm_cd1_h25", "rbm_pcd", "dbn_generative"]
     small, tutorial, dbn = table.loc["rbm_cd1_h25"], table.loc["rbm"], table.loc["dbn_generative"]
     assert (small.method, str(small.hidden_sizes), small.trained_on) == ("CD-1", "12", "mnist")
     assert (small.k_schedule, small.program) == ("k = 1", "rate 0.05, momentum 0.5 for 5 epochs, then 0.9, weight "
                                                  "decay 0.0002, inputs binarised afresh per minibatch, W ~ N(0, 0.01^2)")
-    assert (dbn.k_schedule, dbn.program) == ("k = 1; k = 1", "; ".join(2 * ["rate 0.1, momentum 0.5 for 5 epochs, "
-                                                                            "then 0.9, weight decay 0.0002"]))
+    assert dbn.k_schedule == "k = min(25, ceil(e / 1)), rate / k; k = min(10, ceil(e / 10)), rate / k"
+    assert dbn.program == f"{small.program}; {small.program}"
     assert (tutorial.method, str(tutorial.hidden_sizes), tutorial.trained_on) == ("PCD-15", "64", "mnist")
-    assert list(table.log_prob) == ["exact given log Z", "exact given log Z", "lower bound"]
-    assert (dbn.method, dbn.hidden_sizes, dbn.trained_on) == ("CD-1-CD-1", "32-12", "mnist_binarized")
+    assert list(table.log_prob) == ["exact given log Z", "exact given log Z", "exact given log Z", "lower bound"]
+    # the DBN stacks its second RBM on rbm_cd25's run (the tiny preset's: 64 hidden, k rising every epoch)
+    assert (dbn.method, dbn.hidden_sizes, dbn.trained_on) == ("CD-1..25/1-CD-1..10/10", "64-12", "mnist")
     assert (table.evaluated_on == "mnist_binarized").all() and (table.n_temperatures == 1000).all()
     # 12 hidden units: summed exactly, and AIS's own band holds it
     assert small.log_z_low <= small.exact_log_z <= small.log_z_high
@@ -66,7 +67,7 @@ def test_the_table_has_a_row_per_rbm_with_ais_beside_the_exact_log_z(likelihood_
     assert abs(small.raise_test_log_prob - small.exact_test_log_prob_subset) < 1.0
     assert -784 * np.log(2) < tutorial.raise_test_log_prob < 0
     assert np.isnan(tutorial.exact_log_z), "64 hidden units are beyond the tiny preset's exact_max_hidden"
-    # the DBN's top RBM (32-12) is summed exactly too: AIS from the base rates of the codes below it holds it
+    # the DBN's top RBM (64-12) is summed exactly too: AIS from the base rates of the codes below it holds it
     assert dbn.log_z_low <= dbn.exact_log_z <= dbn.log_z_high
     for row in (small, tutorial, dbn):
         # a probability of a 784-pixel image: below 1, and above the uniform distribution's 2^-784
@@ -81,8 +82,7 @@ def test_the_comparison_rbms_learn_from_binary_digits(likelihood_run):
     workdir, _ = likelihood_run
     config = (workdir / "results/runs/tiny/rbm_cd1_h25/seed1234/layer1/config.yaml").read_text()
     assert "name: mnist\n" in config and "binarize_input: true" in config
-    run = workdir / "results/runs/tiny/dbn_generative/mnist_binarized/seed1234"
-    config = (run / "layer1/config.yaml").read_text()
+    config = (workdir / "results/runs/tiny/rbm_pcd/mnist_binarized/seed1234/layer1/config.yaml").read_text()
     assert "name: mnist_binarized" in config and "binarize_seed: 1234" in config
     x = np.load(workdir / "results/data/mnist_binarized/train.npz")["x"]
     assert set(np.unique(x)) == {0.0, 1.0}
@@ -95,7 +95,7 @@ def test_an_ais_setting_reruns_the_likelihoods_only(likelihood_run):
     changed = snakemake(workdir, "results/tiny/rbm_likelihood.csv", "-n", "--quiet", "rules", *args,
                         "overrides=[ais.n_runs=50]")
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", changed.stdout + changed.stderr, flags=re.M))
-    assert counts == {"likelihood": "3", "likelihood_table": "1", "total": "4"}
+    assert counts == {"likelihood": "4", "likelihood_table": "1", "total": "5"}
 
 
 def test_a_layer_that_is_not_an_rbm_is_refused(likelihood_run):

@@ -178,7 +178,7 @@ def per_layer_settings(pretrain: Any, k: int) -> dict:
 
 def _check_pretraining(model: dict) -> None:
     """Layer-wise models: hidden_sizes, the shared layer settings and one optional entry per layer."""
-    from dltutorials.stages.pretrain import Pretraining
+    from dltutorials.stages.pretrain import Pretraining, StackOn
 
     sizes, pretrain = model.get("hidden_sizes"), model["pretrain"]
     check_section("model.pretrain", pretrain, Pretraining, required=True)
@@ -198,6 +198,15 @@ def _check_pretraining(model: dict) -> None:
             raise ConfigError(f"model.pretrain.per_layer.{key}: no such layer (layers are numbered 1 to {len(sizes)})")
     for k in range(1, len(sizes) + 1):
         check_section(f"model.pretrain.per_layer.{k}", per_layer_settings(pretrain, k), layer_class)
+    below = pretrain.get("stack_on")
+    if below is not None:
+        check_section("model.pretrain.stack_on", below, StackOn, required=True)
+        if below["layers"] >= len(sizes):
+            raise ConfigError(f"model.pretrain.stack_on.layers is {below['layers']}, but model.hidden_sizes has "
+                              f"{len(sizes)} layers: a stack trains at least its top layer itself")
+        if "module" in model:
+            raise ConfigError("model.pretrain.stack_on: only a stack without fine-tuning (no model.module) can "
+                              "stack on another model's layers")
 
 
 def _check_trainer(trainer: dict) -> None:

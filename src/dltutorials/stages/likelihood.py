@@ -38,6 +38,7 @@ from dltutorials.fields import Bounds, Count
 from dltutorials.fingerprints import likelihood_settings, music_likelihood_settings
 from dltutorials.sampling import ais
 from dltutorials.training.layers import layer_dir, load_layer
+from dltutorials.workflow import layout
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,9 @@ def measure(cfg: DictConfig, run_dir: str | Path) -> dict:
     A run of one RBM gets its log p(v); a run of a stack of RBMs (a DBN without fine-tuning) the variational
     lower bound on it, with its top RBM's log Z."""
     run_dir = Path(run_dir)
-    config_file = layer_dir(run_dir, 1) / "config.yaml"
+    # the first layer trained in this run (layer 1, or the first above the layers it stacks on)
+    config_file = min(run_dir.glob("layer*/config.yaml"), key=lambda path: int(path.parent.name[5:]),
+                      default=layer_dir(run_dir, 1) / "config.yaml")
     if not config_file.is_file():
         raise FileNotFoundError(f"{run_dir}/layer1: no trained layer (no {config_file.name}); measure a run of "
                                 f"an RBM or a DBN once its layers are trained (the workflow trains and measures "
@@ -216,14 +219,17 @@ def measure(cfg: DictConfig, run_dir: str | Path) -> dict:
     setup = Measure(cfg)
     plain = setup.plain
     sizes = [setup.train.shape[1], *trained.model.hidden_sizes]
-    layers = [setup.load(layer_dir(run_dir, k) / "layer.pt", sizes[k - 1]) for k in range(1, len(sizes))]
+    below = trained.model.pretrain.get("stack_on")
+    folders = [Path(folder) for folder in layout.stack_layer_dirs(
+        str(run_dir), len(sizes) - 1, OmegaConf.to_container(below) if below else None, trained.preset_name,
+        trained.seed, trained.paths.results_dir)]
+    layers = [setup.load(folder / "layer.pt", size) for folder, size in zip(folders, sizes)]
     top = layers[-1]
     if len(layers) == 1:
         estimate = setup.estimate(top, plain["ais"]["schedule"])
         estimate.update(setup.reverse_estimate(top, estimate["log_z"]))
     else:  # the top RBM models the codes of the layers below: their mean activations on the training digits
-        estimate = setup.estimate_stack(layers, torch.from_numpy(np.load(layer_dir(run_dir, len(layers) - 1)
-                                                                         / "codes.npy")))
+        estimate = setup.estimate_stack(layers, torch.from_numpy(np.load(folders[-2] / "codes.npy")))
     n_hidden = top.rbm[0].shape[0]
     reported = (plain.get("reported") or {}).get(trained.model.name) or {}
     row = {
