@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pretty_midi
 import pytest
@@ -92,6 +94,26 @@ def test_bad_files_are_named_in_one_line(tmp_path, content, message):
     assert "\n" not in str(error.value)
 
 
+def test_a_drums_only_file_is_refused_as_such(tmp_path):
+    """Drum notes 36..42 lie inside 21..108 but are no pitches: the message names the drums, not the note range."""
+    (tmp_path / "train").mkdir()
+    path = write_notes(tmp_path / "train" / "drums.mid", [],
+                       drum_notes=[(36, 0.0, 0.6), (38, 0.6, 1.2), (42, 0.0, 1.2)])
+    message = f"{path}: only drum tracks (3 notes, none pitched): a piano roll is made of pitched notes"
+    for read in (read_piano_roll, read_tune, lambda path: prepare_split(path.parent, tmp_path / "train.npz")):
+        with pytest.raises(DataError, match=f"^{re.escape(message)}$"):
+            read(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train"], "nothing written"
+
+
+def test_drums_beside_pitched_notes_outside_the_range_keep_the_range_message(tmp_path):
+    """Some pitched notes, none in 21..108: the range is the cause, whatever drums there are."""
+    path = write_notes(tmp_path / "low.mid", [(10, 0.0, 1.0), (120, 0.0, 1.0)], drum_notes=[(36, 0.0, 0.6)])
+    for read in (read_piano_roll, read_tune):
+        with pytest.raises(DataError, match=f"^{re.escape(f'{path}: no note inside MIDI notes 21..108')}$"):
+            read(path)
+
+
 def test_a_nottingham_tune(shared_data):
     tunes = sorted((shared_data / "nottingham" / "train").glob("*.mid"))
     assert len(tunes) == 694
@@ -120,6 +142,15 @@ def test_a_split_becomes_one_file_with_offsets(tmp_path):
         assert list(split["offsets"]) == [0, 3, 8] and list(split["names"]) == ["a.mid", "b.mid"]
 
 
+def test_a_tune_saved_with_an_upper_case_suffix_is_read(tmp_path):
+    """The archive's extraction keeps ``*.MID`` files (its match is case-blind): the split reads them too."""
+    folder = make_split(tmp_path / "train")
+    (folder / "b.mid").rename(folder / "B.MID")
+    assert prepare_split(folder, tmp_path / "train.npz") == {"tunes": 2, "frames": 8, "skipped": 0}
+    with np.load(tmp_path / "train.npz") as split:
+        assert list(split["names"]) == ["B.MID", "a.mid"]
+
+
 def test_a_bad_file_stops_the_split_or_is_skipped_when_asked(tmp_path):
     folder = make_split(tmp_path / "valid", bad=b"")
     with pytest.raises(DataError, match=r"c\.mid: empty file"):
@@ -136,6 +167,17 @@ def test_a_split_without_midi_files_is_refused(tmp_path):
     (tmp_path / "test" / "notes.txt").write_text("not midi")
     with pytest.raises(DataError, match=r"test: no \.mid file in this split folder"):
         prepare_split(tmp_path / "test", tmp_path / "test.npz")
+
+
+def test_a_split_of_bad_files_only_is_refused_even_when_skipping(tmp_path):
+    """skip_bad_files leaves bad tunes out, but a split with none left is an error, not an empty .npz."""
+    folder = tmp_path / "valid"
+    folder.mkdir()
+    (folder / "a.mid").write_bytes(b"")
+    write_notes(folder / "b.mid", [], drum_notes=[(36, 0.0, 0.6)])
+    with pytest.raises(DataError, match=f"^{re.escape(f'{folder}: every .mid file was skipped as bad (2 files)')}$"):
+        prepare_split(folder, tmp_path / "valid.npz", skip_bad_files=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["valid"], "nothing written"
 
 
 def test_the_shared_valid_split(shared_data, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -92,6 +93,22 @@ def test_archive_with_other_tune_counts_is_refused(tmp_path):
     with pytest.raises(DataError, match="expected .* found"):
         extract_archive(make_zip(tmp_path / "n.zip"), tmp_path / "raw", ".mid", {**COUNTS, "valid": 173})
     assert not (tmp_path / "raw").exists()
+
+
+@pytest.mark.parametrize("expected", [None, {"train": 2, "valid": 1, "test": 1}])  # counts that would pass
+@pytest.mark.parametrize("second", ["nottingham/more/train/a.mid", "nottingham/more/train/A.mid"])
+def test_archive_with_one_tune_name_twice_in_a_split_is_refused(tmp_path, second, expected):
+    """Folders are flattened to <split>/<name>: a second a.mid (or A.mid) deeper down would replace the first."""
+    archive = tmp_path / "n.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for split in COUNTS:
+            zipped.writestr(f"nottingham/{split}/a.mid", f"{split} a")  # one name in every split is fine
+        zipped.writestr(second, "another a")
+    message = (f"{archive}: train/{second.rpartition('/')[2]} is in the archive twice (nottingham/train/a.mid and "
+               f"{second}): one tune would silently replace the other")
+    with pytest.raises(DataError, match=f"^{re.escape(message)}$"):
+        extract_archive(archive, tmp_path / "raw", ".mid", expected)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["n.zip"], "no raw/, no .part folder"
 
 
 def test_archive_without_a_split_folder_is_refused(tmp_path):

@@ -8,7 +8,8 @@ tutorial, a note from ``start`` to ``end`` seconds sounds in frames
 crosses no frame boundary leaves no trace, and the roll ends with the last
 frame in which a note ends. Times within 1e-6 of a frame boundary count as on
 it: MIDI ticks give times like 0.8999999 for 0.9 s, whose ``ceil`` would
-otherwise move a note by a frame. Drum tracks (unpitched) are left out.
+otherwise move a note by a frame. Drum tracks (unpitched) are left out, and
+a file of drums only is refused.
 """
 
 from __future__ import annotations
@@ -41,10 +42,17 @@ def _load(path: Path) -> pretty_midi.PrettyMIDI:
     if path.stat().st_size == 0:
         raise DataError(f"{path}: empty file, not a MIDI file")
     try:
-        return pretty_midi.PrettyMIDI(str(path))
+        midi = pretty_midi.PrettyMIDI(str(path))
     except Exception as error:  # mido and pretty_midi raise many types for broken files
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise DataError(f"{path}: not a readable MIDI file ({reason})") from None
+    # refused before any key is estimated (no pitched note, no key), and not as "no note inside the range":
+    # a drum note's number is an instrument, not a pitch, so the range is not what the user should look at
+    drum_notes = sum(len(instrument.notes) for instrument in midi.instruments if instrument.is_drum)
+    if drum_notes and not _pitched_notes(midi):
+        raise DataError(f"{path}: only drum tracks ({drum_notes} notes, none pitched): "
+                        "a piano roll is made of pitched notes")
+    return midi
 
 
 def _pitched_notes(midi: pretty_midi.PrettyMIDI) -> list[pretty_midi.Note]:
@@ -79,8 +87,8 @@ def read_piano_roll(path: str | Path, dt: float = FRAME_SECONDS, note_range: tup
 
     ``transpose`` moves every note by that many semitones first (notes then
     outside ``note_range`` are dropped). Raises DataError, naming the file,
-    for an empty file, a file that is not MIDI, or a file with no note inside
-    ``note_range``.
+    for an empty file, a file that is not MIDI, a file whose notes are all on
+    drum tracks, or a file with no pitched note inside ``note_range``.
     """
     path = Path(path)
     return _roll(path, _load(path), dt, note_range, transpose)
@@ -139,7 +147,8 @@ def prepare_split(folder: str | Path, output: str | Path, dt: float = FRAME_SECO
     logged, left out and listed in ``skipped``. Returns the counts.
     """
     folder = Path(folder)
-    files = sorted(folder.glob("*.mid"))
+    # case-blind, as the archive's extraction: a tune saved as NAME.MID is a tune
+    files = sorted(path for path in folder.iterdir() if path.suffix.lower() == ".mid" and not path.name.startswith("."))
     if not files:
         raise DataError(f"{folder}: no .mid file in this split folder")
     rolls, transposed, shifts, names, skipped = [], [], [], [], []

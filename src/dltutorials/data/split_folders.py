@@ -74,11 +74,13 @@ def extract_archive(archive: Path, destination: Path, suffix: str, expected: dic
 
     A file counts when its parent folder is named ``train``, ``valid`` or
     ``test``, at any depth (the tutorial's zip has ``Nottingham/train/...``).
+    Folders are flattened, so a file name (case aside) may appear once per split.
     ``expected`` tune counts per split, when given, must match. Returns the counts.
     """
     try:
         with zipfile.ZipFile(archive) as zipped, atomic_directory(destination) as tmp:
             counts = dict.fromkeys(SPLITS, 0)
+            members = {}  # (split, case-folded name) -> the member extracted there
             for member in zipped.infolist():
                 path = PurePosixPath(member.filename)
                 if member.is_dir() or not path.name.lower().endswith(suffix) or len(path.parts) < 2:
@@ -86,6 +88,12 @@ def extract_archive(archive: Path, destination: Path, suffix: str, expected: dic
                 split = path.parts[-2]
                 if split not in SPLITS or path.name.startswith("."):
                     continue
+                # folders are flattened, so one name twice in a split would silently keep one tune; names that
+                # differ in case only are refused too: they would overwrite each other on a case-blind disk
+                first = members.setdefault((split, path.name.casefold()), member)
+                if first is not member:
+                    raise DataError(f"{archive}: {split}/{path.name} is in the archive twice ({first.filename} and "
+                                    f"{member.filename}): one tune would silently replace the other")
                 target = tmp / split / path.name  # never a path from the archive: no '..' can escape
                 target.parent.mkdir(exist_ok=True)
                 target.write_bytes(zipped.read(member))
