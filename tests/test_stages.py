@@ -17,7 +17,7 @@ import yaml
 from dltutorials import drawing, stages
 from dltutorials.config import compose, validate
 from dltutorials.fingerprints import training_settings
-from dltutorials.provenance import PACKAGE, code_digest, numerics_fingerprint
+from dltutorials.provenance import PACKAGE, code_digest, numerics_fingerprint, processor
 
 
 def test_finish_writes_the_config_then_the_result_last_with_its_provenance(tmp_path: Path) -> None:
@@ -36,6 +36,7 @@ def test_finish_writes_the_config_then_the_result_last_with_its_provenance(tmp_p
     assert result["code"] == code_digest()
     assert result["numerics"] == numerics_fingerprint({"lr": 0.1}, code_digest())
     assert {"host", "git_commit", "versions"} <= set(result)
+    assert result["cpu"] == processor() and result["cpu"] not in ("", "unknown"), "which CPU made it"
 
 
 def test_start_seeds_every_generator_with_the_runs_seed() -> None:

@@ -17,7 +17,7 @@ import pandas as pd
 
 # Columns that describe the circumstances of a run, not what it computed.
 CIRCUMSTANCES = re.compile(r"seconds|second$|_time$|^time|^host|^git|^date|^started|^finished|^built|^device$|"
-                           r"^versions\.|^torch_threads$|^code$|^numerics$|^n_current$|^stale$")
+                           r"^versions\.|^torch_threads$|^code$|^numerics$|^n_current$|^stale$|^cpu$")
 PRESETS = ("tiny", "quick")
 
 

@@ -25,6 +25,19 @@ def git_commit() -> str:
     return commit + ("+dirty" if dirty else "")
 
 
+def processor() -> str:
+    """The CPU's model name as the kernel reports it (``/proc/cpuinfo``), else what Python's ``platform`` says:
+    the same code and settings can round differently on another CPU (numba compiles for the one it runs on)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
 def library_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
     for package in ("torch", "lightning", "hydra-core", "numpy"):

@@ -61,7 +61,7 @@ def rnnrbm_tutorial_trace() -> dict[int, float]:
 
 # What made a result (``dltutorials.stages.finish``): the numerics code's digest, the fingerprint of the code and
 # settings, the commit, the machine, the libraries. A per-epoch row carries its run's (or its layer's).
-PROVENANCE = ("code", "numerics", "git_commit", "host", "versions")
+PROVENANCE = ("code", "numerics", "git_commit", "host", "cpu", "versions")
 
 
 def run_provenance(result: dict) -> dict:

@@ -21,7 +21,7 @@ rule pretrain_rnnrbm:
     shell:
         "{PYTHON} -m dltutorials.stages.music_pretrain data={wildcards.dataset} preset={wildcards.preset}"
         " rnnrbm_variant={wildcards.variant} seed={wildcards.seed} hydra.run.dir={params.run_dir}"
-        " hydra.job.name=music_pretrain num_threads={threads} trainer.enable_progress_bar=false {MUSIC_OVERRIDES}"
+        " num_threads={threads} trainer.enable_progress_bar=false {MUSIC_OVERRIDES}"
         " > {log} 2>&1"
 
 

@@ -30,7 +30,7 @@ from dltutorials import runtime
 from dltutorials.atomic import write_json, write_text
 from dltutorials.cli import one_line_errors
 from dltutorials.config import CONFIG_DIR
-from dltutorials.provenance import code_digest, git_commit, library_versions, numerics_fingerprint
+from dltutorials.provenance import code_digest, git_commit, library_versions, numerics_fingerprint, processor
 
 # Data is in memory and sliced: DataLoader worker processes would only add overhead.
 warnings.filterwarnings("ignore", message=".*does not have many workers.*")
@@ -50,10 +50,11 @@ def start(cfg: DictConfig, seed: int | None = None) -> None:
 
 def provenance(settings: dict) -> dict:
     """What made a result: the digest of the numerics code, the fingerprint of ``settings`` (what changes the
-    result's numbers, ``dltutorials.fingerprints``) with that code, the machine, the commit, the libraries."""
+    result's numbers, ``dltutorials.fingerprints``) with that code, the machine and its CPU, the commit, the
+    libraries."""
     code = code_digest()
     return {"code": code, "numerics": numerics_fingerprint(settings, code), "host": socket.gethostname(),
-            "git_commit": git_commit(), "versions": library_versions()}
+            "cpu": processor(), "git_commit": git_commit(), "versions": library_versions()}
 
 
 def finish(folder: str | Path, plain: dict, result: dict, settings: dict,
@@ -78,8 +79,10 @@ def main(doc: str, run: Callable[..., dict], summary: Callable[[dict], str], con
     (the run's folder: Snakemake passes ``hydra.run.dir``), or None for a stage without a ``run_folder``."""
     args: dict = {}
     overrides = sys.argv[1:]
+    module = run.__module__  # under python -m, __main__'s: its name is the spec's
+    if module == "__main__":
+        module = getattr(sys.modules["__main__"].__spec__, "name", module)
     if arguments is not None:  # its own arguments come first; the rest (which may start with -m) is Hydra's
-        module = getattr(sys.modules["__main__"].__spec__, "name", run.__module__)  # under python -m
         parser = argparse.ArgumentParser(prog=f"python -m {module}", description=doc,
                                          formatter_class=argparse.RawDescriptionHelpFormatter,
                                          epilog="Hydra's own options: --hydra-help")
@@ -87,7 +90,9 @@ def main(doc: str, run: Callable[..., dict], summary: Callable[[dict], str], con
         parser.add_argument("hydra", nargs=argparse.REMAINDER, help="Hydra overrides, e.g. preset=quick")
         args = vars(parser.parse_args())
         overrides = args.pop("hydra")
-    sys.argv = [sys.argv[0], *([] if run_folder else NO_RUN_FOLDER), *overrides]
+    # Hydra names the run's log after the job: <run folder>/<stage>.log (train.log, sample.log, music.log)
+    job_name = f"hydra.job.name={module.rpartition('.')[2]}"
+    sys.argv = [sys.argv[0], job_name, *([] if run_folder else NO_RUN_FOLDER), *overrides]
 
     @hydra.main(config_path=str(CONFIG_DIR), config_name=config_name, version_base="1.3")
     def job(cfg: DictConfig) -> None:
