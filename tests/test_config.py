@@ -86,18 +86,32 @@ def test_bad_rbm_training_settings_are_rejected_naming_the_key(override, key):
         validate(compose(["model=rbm_cd1", override]))
 
 
-def test_the_comparison_rbms_share_one_training_recipe():
-    """rbm_cd1.yaml sets rbm.m's recipe once; the other comparison models change only what makes them differ."""
-    recipe = validate(compose(["model=rbm_cd1"]))["model"]["pretrain"]
-    assert recipe["batch_size"] == 100 and recipe["layer"]["momentum"] == 0.9
-    for name in ("rbm_cd1_h25", "rbm_cd3", "rbm_cd25", "rbm_cd25_ramp", "rbm_pcd", "dbn_generative"):
-        pretrain = validate(compose([f"model={name}"]))["model"]["pretrain"]
-        shared = {key: value for key, value in pretrain["layer"].items() if key not in ("cd_k", "persistent",
-                                                                                          "learning_rate_decay",
-                                                                                          "cd_k_initial")}
-        assert shared == {key: value for key, value in recipe["layer"].items() if key not in ("cd_k", "persistent")}
-        assert pretrain["batch_size"] == recipe["batch_size"]
-        assert pretrain["epochs"] == (100 if name == "rbm_cd25_ramp" else recipe["epochs"])  # the longer training
+def test_the_comparison_rbms_share_one_training_program_each():
+    """rbm_cd1.yaml sets the AIS paper's program once (rbm.m with anneal_lr): CD-k trains for 10 k epochs and
+    changes only k and its size (the DBN stacks a second RBM so trained on rbm_cd25's); rbm_hinton_cd1.yaml sets
+    Hinton & Salakhutdinov's recipe, which PCD keeps."""
+    def pretrain(name):
+        return validate(compose([f"model={name}"]))["model"]["pretrain"]
+
+    def shared(layer):
+        return {key: value for key, value in layer.items() if key not in ("cd_k", "persistent", "learning_rate_decay")}
+
+    paper = pretrain("rbm_cd1")
+    assert paper["layer"] | {"_target_": None} == {
+        "_target_": None, "cd_k": 1, "cd_k_every": 10, "persistent": False, "learning_rate": 0.05,
+        "weight_decay": 0.0002, "initial_momentum": 0.5, "initial_momentum_epochs": 5, "momentum": 0.9,
+        "binarize_input": True, "initial_weight_std": 0.01}
+    assert paper["batch_size"] == 100 and paper["epochs"] == 10
+    for name, k in (("rbm_cd1_h25", 1), ("rbm_cd3", 3), ("rbm_cd25", 25), ("dbn_generative", 10)):
+        settings = pretrain(name)
+        assert settings["layer"]["cd_k"] == k and settings["epochs"] == 10 * k  # k reaches cd_k for ten epochs
+        assert shared(settings["layer"]) == shared(paper["layer"]) and settings["batch_size"] == 100
+    hinton = pretrain("rbm_hinton_cd1")
+    assert hinton["layer"]["learning_rate"] == 0.1 and hinton["epochs"] == 30 and "binarize_input" not in hinton["layer"]
+    assert pretrain("dbn_generative")["stack_on"] == {"model": "rbm_cd25", "data": "mnist", "layers": 1}
+    for name in ("rbm_pcd",):
+        settings = pretrain(name)
+        assert shared(settings["layer"]) == shared(hinton["layer"]) and settings["epochs"] == 30
     assert validate(compose(["model=rbm"]))["model"]["pretrain"]["layer"].get("momentum", 0.0) == 0.0  # tutorial's
 
 

@@ -23,7 +23,7 @@ from dltutorials.training.layers import layer_dir, save_layer
 
 pytestmark = pytest.mark.slow
 
-MODELS = "likelihood_models=[rbm,rbm_cd1_h25,dbn_generative]"
+MODELS = "likelihood_models=[rbm,rbm_cd1_h25,rbm_pcd,dbn_generative]"
 
 
 @pytest.fixture(scope="module")
@@ -37,25 +37,37 @@ def likelihood_run(tiny_run):
 def test_the_table_has_a_row_per_rbm_with_ais_beside_the_exact_log_z(likelihood_run):
     workdir, _ = likelihood_run
     table = pd.read_csv(workdir / "results/tiny/rbm_likelihood.csv").set_index("model")
-    assert list(table.index) == ["rbm", "rbm_cd1_h25", "dbn_generative"]
+    assert list(table.index) == ["rbm", "rbm_cd1_h25", "rbm_pcd", "dbn_generative"]
     small, tutorial, dbn = table.loc["rbm_cd1_h25"], table.loc["rbm"], table.loc["dbn_generative"]
-    assert (small.method, str(small.hidden_sizes), small.trained_on) == ("CD-1", "12", "mnist_binarized")
+    assert (small.method, str(small.hidden_sizes), small.trained_on) == ("CD-1", "12", "mnist")
+    assert (small.k_schedule, small.program) == ("k = 1", "rate 0.05, momentum 0.5 for 5 epochs, then 0.9, weight "
+                                                 "decay 0.0002, inputs binarised afresh per minibatch, W ~ N(0, 0.01^2)")
+    assert dbn.k_schedule == "k = min(25, ceil(e / 1)), rate / k; k = min(10, ceil(e / 10)), rate / k"
+    assert dbn.program == f"{small.program}; {small.program}"
     assert (tutorial.method, str(tutorial.hidden_sizes), tutorial.trained_on) == ("PCD-15", "64", "mnist")
-    assert list(table.log_prob) == ["exact given log Z", "exact given log Z", "lower bound"]
-    assert (dbn.method, dbn.hidden_sizes, dbn.trained_on) == ("CD-1-CD-1", "32-12", "mnist_binarized")
+    assert list(table.log_prob) == ["exact given log Z", "exact given log Z", "exact given log Z", "lower bound"]
+    # the DBN stacks its second RBM on rbm_cd25's run (the tiny preset's: 64 hidden, k rising every epoch)
+    assert (dbn.method, dbn.hidden_sizes, dbn.trained_on) == ("CD-1..25/1-CD-1..10/10", "64-12", "mnist")
     assert (table.evaluated_on == "mnist_binarized").all() and (table.n_temperatures == 1000).all()
     # 12 hidden units: summed exactly, and AIS's own band holds it
     assert small.log_z_low <= small.exact_log_z <= small.log_z_high
     assert abs(small.log_z - small.exact_log_z) < 0.5
     # the exact average log p(v) of the test digits, from the layer's file with numpy: -F(v) - log Z
-    saved = torch.load(workdir / "results/runs/tiny/rbm_cd1_h25/mnist_binarized/seed1234/layer1/layer.pt",
+    saved = torch.load(workdir / "results/runs/tiny/rbm_cd1_h25/seed1234/layer1/layer.pt",
                        weights_only=True)["parameters"]
     w, b, c = (saved[name].double().numpy() for name in ("weight", "visible_bias", "hidden_bias"))
     v = np.load(workdir / "results/data/mnist_binarized/test.npz")["x"].astype(np.float64)
     minus_free_energy = v @ b + np.logaddexp(0, v @ w.T + c).sum(axis=1)
     assert small.exact_test_log_prob == pytest.approx(minus_free_energy.mean() - small.exact_log_z, abs=1e-3)
+    # RAISE on the first 50 test digits, beside AIS and the exact sum on the same digits
+    assert small.raise_digits == 50 and tutorial.raise_digits == 50 and np.isnan(dbn.raise_digits)
+    assert small.ais_test_log_prob_subset == pytest.approx(minus_free_energy[:50].mean() - small.log_z, abs=1e-3)
+    assert small.exact_test_log_prob_subset == pytest.approx(minus_free_energy[:50].mean() - small.exact_log_z,
+                                                             abs=1e-3)
+    assert abs(small.raise_test_log_prob - small.exact_test_log_prob_subset) < 1.0
+    assert -784 * np.log(2) < tutorial.raise_test_log_prob < 0
     assert np.isnan(tutorial.exact_log_z), "64 hidden units are beyond the tiny preset's exact_max_hidden"
-    # the DBN's top RBM (32-12) is summed exactly too: AIS from the base rates of the codes below it holds it
+    # the DBN's top RBM (64-12) is summed exactly too: AIS from the base rates of the codes below it holds it
     assert dbn.log_z_low <= dbn.exact_log_z <= dbn.log_z_high
     for row in (small, tutorial, dbn):
         # a probability of a 784-pixel image: below 1, and above the uniform distribution's 2^-784
@@ -64,10 +76,13 @@ def test_the_table_has_a_row_per_rbm_with_ais_beside_the_exact_log_z(likelihood_
     assert (workdir / "results/runs/tiny/rbm/seed1234/likelihood.json").is_file()
 
 
-def test_the_comparison_rbm_learns_from_the_binarised_digits(likelihood_run):
+def test_the_comparison_rbms_learn_from_binary_digits(likelihood_run):
+    """The AIS paper's program binarises the grey levels afresh in every minibatch; Hinton's recipe (the DBN's)
+    learns from the binarised digits, drawn once."""
     workdir, _ = likelihood_run
-    run = workdir / "results/runs/tiny/rbm_cd1_h25/mnist_binarized/seed1234"
-    config = (run / "layer1/config.yaml").read_text()
+    config = (workdir / "results/runs/tiny/rbm_cd1_h25/seed1234/layer1/config.yaml").read_text()
+    assert "name: mnist\n" in config and "binarize_input: true" in config
+    config = (workdir / "results/runs/tiny/rbm_pcd/mnist_binarized/seed1234/layer1/config.yaml").read_text()
     assert "name: mnist_binarized" in config and "binarize_seed: 1234" in config
     x = np.load(workdir / "results/data/mnist_binarized/train.npz")["x"]
     assert set(np.unique(x)) == {0.0, 1.0}
@@ -80,7 +95,7 @@ def test_an_ais_setting_reruns_the_likelihoods_only(likelihood_run):
     changed = snakemake(workdir, "results/tiny/rbm_likelihood.csv", "-n", "--quiet", "rules", *args,
                         "overrides=[ais.n_runs=50]")
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", changed.stdout + changed.stderr, flags=re.M))
-    assert counts == {"likelihood": "3", "likelihood_table": "1", "total": "4"}
+    assert counts == {"likelihood": "4", "likelihood_table": "1", "total": "5"}
 
 
 def test_a_layer_that_is_not_an_rbm_is_refused(likelihood_run):
@@ -98,7 +113,7 @@ def test_grey_levels_are_refused(likelihood_run):
 
 def test_the_likelihood_file_says_what_was_measured(likelihood_run):
     workdir, _ = likelihood_run
-    row = json.loads((workdir / "results/runs/tiny/rbm_cd1_h25/mnist_binarized/seed1234/likelihood.json").read_text())
+    row = json.loads((workdir / "results/runs/tiny/rbm_cd1_h25/seed1234/likelihood.json").read_text())
     assert row["n_runs"] == 100 and row["epochs"] == 1 and row["preset"] == "tiny"
     assert row["ais_seconds"] > 0 and row["exact_seconds"] >= 0 and row["device"] == "cpu"
 
@@ -109,6 +124,8 @@ def test_the_likelihood_file_says_what_was_measured(likelihood_run):
     ("ais.n_runs=1", "ais.n_runs must be at least 2"),
     ("exact_max_hidden=40", "exact_max_hidden must be an integer from 0 to 26"),
     ("ais.base_rate_smoothing=0", "ais.base_rate_smoothing must be a number > 0"),
+    ("reverse_ais.n_digits=0", "reverse_ais.n_digits"),
+    ("+reported.rbm_cd1=-125.5", r"reported.rbm_cd1 must be \{test_log_prob: <nats>, source: <where it was read>\}"),
 ])
 def test_bad_settings_are_named(override, message):
     from dltutorials.config import validate_likelihood
@@ -126,8 +143,8 @@ def test_the_per_epoch_figure_reads_the_kept_epochs(tiny_run, tmp_path):
               f"data_mirror={mirror_url}")
     assert (tmp_path / "results/tiny/figures/rbm_likelihood_epochs.png").stat().st_size > 10_000
     workdir = tmp_path
-    for model, method in (("rbm_cd1", "CD-1"), ("rbm_pcd", "PCD-1"), ("rbm_cd25_ramp", "CD-1..25")):
-        run = workdir / f"results/runs/tiny/{model}/mnist_binarized/seed1234"
+    for model, method in (("rbm_cd1", "CD-1"), ("rbm_pcd/mnist_binarized", "PCD-1"), ("rbm_cd25", "CD-1..25/1")):
+        run = workdir / f"results/runs/tiny/{model}/seed1234"
         assert sorted(path.name for path in (run / "layer1/epochs").iterdir()) == ["epoch1.pt", "epoch2.pt"]
         curve = pd.read_csv(run / "likelihood_epochs.csv")
         assert list(curve.epoch) == [1, 2] and (curve.method == method).all()

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from dltutorials.models.functional import bernoulli
+from dltutorials.models.layer import PretrainedLayer
 from dltutorials.models.rbm import RBM
 
 
@@ -163,12 +164,16 @@ def test_momentum_weight_decay_and_the_schedules_step_follow_the_recipe_written_
             assert torch.allclose(got, want, atol=1e-6)
 
 
-def test_the_schedules_give_each_epoch_its_rate_momentum_and_k():
-    """Linear decay lr (1 - e/E), the initial momentum for the first epochs and k rising linearly from
-    cd_k_initial to cd_k, read by a real Trainer's epochs, and the k of an epoch is its chain's length."""
-    torch.manual_seed(0)
-    rbm = RBM(64, 16, learning_rate=0.1, momentum=0.9, initial_momentum=0.5, initial_momentum_epochs=2,
-              learning_rate_decay="linear", cd_k=8, cd_k_initial=2)
+def quiet_trainer(max_epochs: int, **kwargs) -> L.Trainer:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # srun and the like: nothing about the model
+        return L.Trainer(max_epochs=max_epochs, accelerator="cpu", logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, **kwargs)
+
+
+def fit_recording_each_epoch(rbm: RBM, max_epochs: int) -> list[tuple]:
+    """Fit on two minibatches of bars and stripes per epoch; per epoch (rate, momentum, k, the Gibbs steps each
+    update ran), the steps counted from the calls to sample_v_given_h."""
     seen, chain_lengths = [], []
     sample_v_given_h = rbm.sample_v_given_h
     rbm.sample_v_given_h = lambda h: chain_lengths.append(1) or sample_v_given_h(h)
@@ -182,17 +187,139 @@ def test_the_schedules_give_each_epoch_its_rate_momentum_and_k():
             seen[-1] += (len(chain_lengths) / 2,)  # two updates per epoch
 
     chunks = [(bars_and_stripes(8)[torch.randperm(512)[:40]].view(2, 20, 64),)]
-    trainer = L.Trainer(max_epochs=4, accelerator="cpu", logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False, callbacks=[Record()])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        trainer.fit(rbm, train_dataloaders=DataLoader(chunks, batch_size=None))
+        quiet_trainer(max_epochs, callbacks=[Record()]).fit(rbm, train_dataloaders=DataLoader(chunks, batch_size=None))
+    return seen
+
+
+def test_the_schedules_give_each_epoch_its_rate_momentum_and_k():
+    """Linear decay lr (1 - e/E), the initial momentum for the first epochs and k rising linearly from
+    cd_k_initial to cd_k, read by a real Trainer's epochs, and the k of an epoch is its chain's length."""
+    torch.manual_seed(0)
+    rbm = RBM(64, 16, learning_rate=0.1, momentum=0.9, initial_momentum=0.5, initial_momentum_epochs=2,
+              learning_rate_decay="linear", cd_k=8, cd_k_initial=2)
+    seen = fit_recording_each_epoch(rbm, max_epochs=4)
     assert seen == [pytest.approx(settings) for settings in [(0.1, 0.5, 2, 2), (0.075, 0.5, 4, 4),
                                                                 (0.05, 0.9, 6, 6), (0.025, 0.9, 8, 8)]]
     assert all(torch.isfinite(v).all() for v in rbm.velocities) and rbm.velocities[0].abs().sum() > 0
     plain = RBM(4, 3, learning_rate=0.1, cd_k=5)  # off by default, outside a Trainer too
     assert plain.step_settings() == (0.1, 0.0) and plain.gibbs_steps() == 5
     assert RBM(4, 3, learning_rate=0.1, cd_k=5, cd_k_initial=3).gibbs_steps() == 3  # epoch 0 outside a Trainer
+
+
+def test_cd_k_every_gives_each_epoch_its_k_and_its_rate_divided_by_k():
+    """rbm.m's anneal_lr: epoch e (from 0) runs k = min(cd_k, ceil((e + 1) / s)) steps at rate lr / k, read by a
+    real Trainer's epochs as the schedule test above, on top of the linear decay lr (1 - e/E)."""
+    torch.manual_seed(0)
+    rbm = RBM(64, 16, learning_rate=0.1, learning_rate_decay="linear", cd_k=2, cd_k_every=2)
+    seen = fit_recording_each_epoch(rbm, max_epochs=5)
+    # (rate, momentum, k, steps per update): 0.1 (1 - e/5) / k; k = ceil((e + 1) / 2), capped at cd_k = 2 in epoch 4
+    assert seen == [pytest.approx(settings) for settings in [(0.1, 0.0, 1, 1), (0.08, 0.0, 1, 1),
+                                                                (0.03, 0.0, 2, 2), (0.02, 0.0, 2, 2),
+                                                                (0.01, 0.0, 2, 2)]]
+    assert RBM(4, 3, learning_rate=0.1, cd_k=5, cd_k_every=10).gibbs_steps() == 1  # epoch 0 outside a Trainer
+
+
+@pytest.mark.parametrize("decay, table", [
+    ("none", [(0, 0.05, 1), (9, 0.05, 1), (10, 0.025, 2), (19, 0.025, 2), (20, 0.05 / 3, 3), (240, 0.002, 25),
+              (249, 0.002, 25), (250, 0.002, 25), (400, 0.002, 25)]),
+    # with the linear decay over E = 250 epochs: 0.05 (1 - e/250) / k
+    ("linear", [(0, 0.05, 1), (9, 0.0482, 1), (10, 0.024, 2), (19, 0.0231, 2), (240, 0.00008, 25),
+                (249, 0.000008, 25)])])
+def test_cd_k_every_follows_rbm_m_over_250_epochs(decay, table):
+    """The CD25(500) program: s = 10, cd_k = 25, lr 0.05; epochs 0-9 k = 1, 10-19 k = 2, ..., 240-249 k = 25 (the
+    cap: 25 also past it), read at literal epochs of a Trainer (its epoch counter set, not 250 epochs run)."""
+    rbm = RBM(4, 3, learning_rate=0.05, cd_k=25, cd_k_every=10, learning_rate_decay=decay)
+    trainer = quiet_trainer(250)
+    rbm.trainer = trainer
+    for epoch, rate, k in table:
+        trainer.fit_loop.epoch_progress.current.completed = epoch
+        assert trainer.current_epoch == epoch
+        assert rbm.gibbs_steps() == k, epoch
+        assert rbm.step_settings() == (pytest.approx(rate, rel=1e-12), 0.0), epoch
+
+
+@pytest.mark.parametrize("gradient", ["explicit", "autograd"])
+def test_cd_k_every_update_at_k_2_is_cd_2_at_half_the_rate(gradient):
+    """An update in epoch 10 of s = 10 (k = 2) is the update of CD-2 at lr / 2 with no schedule, weight decay's
+    step included (rbm.m divides epsilonw, which multiplies weightcost too)."""
+    settings = {"weight_decay": 0.01, "momentum": 0.9, "gradient": gradient}
+    scheduled = make_rbm(learning_rate=0.1, cd_k=25, cd_k_every=10, **settings)
+    trainer = quiet_trainer(250)
+    scheduled.trainer = trainer
+    trainer.fit_loop.epoch_progress.current.completed = 10
+    fixed = make_rbm(learning_rate=0.05, cd_k=2, **settings)
+    x = (torch.rand(5, 12) < 0.5).float()
+    for step in range(2):
+        torch.manual_seed(30 + step)
+        m_scheduled = scheduled.update(x)
+        torch.manual_seed(30 + step)
+        m_fixed = fixed.update(x)
+        assert torch.equal(m_scheduled, m_fixed)
+        for a, b in zip(params(scheduled), params(fixed)):
+            assert torch.equal(a, b)
+    assert not torch.allclose(params(scheduled)[0], make_rbm().weight)  # the parameters did move
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_binarize_input_updates_on_a_fresh_binary_sample_of_each_minibatch(persistent):
+    """binarize_input: x <- (x > u), u ~ U[0, 1) drawn first, afresh at every update: the update (and its monitor)
+    of a model with the option on grey digits x is that of the model without it on the sample, written out here."""
+    torch.manual_seed(7)
+    ties = torch.rand(6, 12)  # the draws of the first update: where x equals u exactly, the pixel stays off
+    x = torch.rand(6, 12)
+    x[:, :3] = ties[:, :3]
+    x[0, 3], x[1, 3] = 0.0, 1.0  # never on, always on
+    grey = x.clone()
+    binarized = make_rbm(binarize_input=True, persistent=persistent)
+    plain = make_rbm(persistent=persistent)
+    samples = []
+    for step in range(3):
+        torch.manual_seed(7 + step)
+        x_bin = (x > torch.rand_like(x)).float()
+        samples.append(x_bin)
+        m_plain = plain.update(x_bin)  # the rest of the draws follow the binarisation's, in both models
+        torch.manual_seed(7 + step)
+        m_binarized = binarized.update(x)
+        assert torch.equal(m_binarized, m_plain)
+        for a, b in zip(params(binarized), params(plain)):
+            assert torch.equal(a, b)
+        if persistent:
+            assert torch.equal(binarized.persistent_chain, plain.persistent_chain)
+    assert torch.equal(x, grey)  # the minibatch itself is left grey
+    assert torch.all(samples[0][:, :3] == 0) and samples[0][0, 3] == 0 and samples[0][1, 3] == 1
+    assert not torch.equal(samples[1], samples[2])  # a fresh draw each time
+    assert not torch.allclose(params(binarized)[0], make_rbm().weight)  # the parameters did move
+    # encode is the mean of the grey input, drawing nothing
+    state = torch.get_rng_state()
+    code = binarized.encode(x)
+    assert torch.equal(torch.get_rng_state(), state)
+    with torch.no_grad():
+        assert torch.allclose(code, torch.sigmoid(x @ binarized.weight.T + binarized.hidden_bias), atol=1e-6)
+        assert torch.equal(code, plain.encode(x))
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_the_rbm_m_options_are_off_by_default(persistent):
+    """Built without the new arguments or with them at their defaults: the same draws, the same parameters."""
+    settings = {"persistent": persistent, "weight_decay": 0.01, "momentum": 0.5, "cd_k": 2}
+    torch.manual_seed(11)
+    default = RBM(12, 7, learning_rate=0.1, **settings)
+    torch.manual_seed(11)
+    explicit = RBM(12, 7, learning_rate=0.1, binarize_input=False, cd_k_every=None, initial_weight_std=None,
+                   **settings)
+    x = torch.rand(5, 12)
+    for step in range(3):
+        torch.manual_seed(40 + step)
+        m_default = default.update(x)
+        after_default = torch.rand(4)
+        torch.manual_seed(40 + step)
+        m_explicit = explicit.update(x)
+        assert torch.equal(after_default, torch.rand(4))  # as many draws
+        assert torch.equal(m_default, m_explicit)
+        for a, b in zip(params(default), params(explicit)):
+            assert torch.equal(a, b)
 
 
 def test_pcd_keeps_its_chain_across_updates():
@@ -304,10 +431,22 @@ def test_sample_chains_returns_mean_field_images():
                                           ({"learning_rate_decay": "cosine"}, "learning_rate_decay"),
                                           ({"cd_k": 3, "cd_k_initial": 0}, "cd_k_initial"),
                                           ({"cd_k": 3, "cd_k_initial": 4}, "cd_k_initial"),
-                                          ({"cd_k": 3, "cd_k_initial": 1.5}, "cd_k_initial")])
+                                          ({"cd_k": 3, "cd_k_initial": 1.5}, "cd_k_initial"),
+                                          ({"cd_k_every": 0}, "cd_k_every"), ({"cd_k_every": -10}, "cd_k_every"),
+                                          ({"cd_k_every": 2.5}, "cd_k_every"),
+                                          ({"initial_weight_std": 0.0}, "initial_weight_std"),
+                                          ({"initial_weight_std": -0.01}, "initial_weight_std"),
+                                          ({"initial_weight_std": float("inf")}, "initial_weight_std"),
+                                          ({"binarize_input": 1}, "binarize_input")])
 def test_invalid_arguments_raise_naming_them(kwargs, name):
     with pytest.raises(ValueError, match=name):
         RBM(4, 3, learning_rate=0.1, **kwargs)
+
+
+def test_two_schedules_of_k_are_refused_naming_both():
+    with pytest.raises(ValueError, match="cd_k_initial") as refusal:
+        RBM(4, 3, learning_rate=0.1, cd_k=25, cd_k_initial=1, cd_k_every=10)
+    assert "cd_k_every" in str(refusal.value)
 
 
 def test_invalid_sampling_arguments_raise_naming_them():
@@ -324,11 +463,39 @@ def test_hyperparameters_are_saved_and_init_follows_the_tutorial():
     assert dict(rbm.hparams) == {"n_visible": 784, "n_hidden": 500, "learning_rate": 0.1, "cd_k": 15,
                                  "persistent": True, "gradient": "explicit", "weight_decay": 0.0,
                                  "momentum": 0.0, "initial_momentum": 0.0, "initial_momentum_epochs": 0,
-                                 "learning_rate_decay": "none", "cd_k_initial": None}
+                                 "learning_rate_decay": "none", "cd_k_initial": None, "binarize_input": False,
+                                 "cd_k_every": None, "initial_weight_std": None}
     assert rbm.velocities is None  # no momentum: no velocity buffers
     bound = 4 * math.sqrt(6 / (784 + 500))
     assert rbm.weight.abs().max().item() <= bound and rbm.weight.abs().max().item() > 0.99 * bound
     assert torch.all(rbm.hidden_bias == 0) and torch.all(rbm.visible_bias == 0)
+
+
+def test_initial_weight_std_draws_gaussian_weights_and_zero_biases():
+    """rbm.m's 0.01 randn: on 784 x 500 weights (392,000 draws) the sample mean is within 1e-4 (6 standard errors
+    of 1.6e-5) of 0, the sample std within 1% (9 standard errors) of 0.01, and 68.27% of the weights lie within
+    one std (a uniform of the same std would give 57.7%)."""
+    torch.manual_seed(0)
+    rbm = RBM(784, 500, learning_rate=0.05, initial_weight_std=0.01)
+    w = rbm.weight.detach()
+    assert abs(w.mean().item()) < 1e-4
+    assert w.std().item() == pytest.approx(0.01, rel=0.01)
+    assert (w.abs() < 0.01).float().mean().item() == pytest.approx(0.6827, abs=0.005)
+    assert w.abs().max().item() > 0.04  # tails of a normal (about 4.8 std at this size), not a bounded law
+    assert torch.all(rbm.hidden_bias == 0) and torch.all(rbm.visible_bias == 0)
+
+
+def test_without_initial_weight_std_the_weights_are_todays_uniform_draw():
+    torch.manual_seed(5)
+    reference = PretrainedLayer(20, 9, learning_rate=0.1)  # the layer's own init, U(+-4 sqrt(6/29))
+    after_reference = torch.rand(4)
+    for kwargs in ({}, {"initial_weight_std": None}):
+        torch.manual_seed(5)
+        rbm = RBM(20, 9, learning_rate=0.1, **kwargs)
+        assert torch.equal(rbm.weight, reference.weight)
+        assert torch.equal(torch.rand(4), after_reference)  # and the draws that follow line up
+    bound = 4 * math.sqrt(6 / 29)
+    assert reference.weight.abs().max().item() <= bound and reference.weight.std().item() > 0.3 * bound
 
 
 @pytest.mark.parametrize("gradient", ["explicit", "autograd"])

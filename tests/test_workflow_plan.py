@@ -102,6 +102,47 @@ def test_layers_learn_from_the_data_then_from_the_codes_below(plan):
     assert plan.run_result(plan.image_run("tiny/rbm/seed3")) == "results/runs/tiny/rbm/seed3/layer1/layer.pt"
 
 
+def test_a_stack_on_another_models_layers_reads_and_trains_only_above_them(plan, monkeypatch):
+    """dbn_generative stacks on rbm_cd25's run (model.pretrain.stack_on): its layer 1 is that run's, trained and
+    encoded there, and its layer 2 learns from that run's codes."""
+    run = plan.image_run("tiny/dbn_generative/seed3")
+    assert plan.layer_files(run) == ["results/runs/tiny/rbm_cd25/seed3/layer1/layer.pt",
+                                     "results/runs/tiny/dbn_generative/seed3/layer2/layer.pt"]
+    assert plan.layer_input(run, 2) == "results/runs/tiny/rbm_cd25/seed3/layer1/codes.npy"
+    assert plan.likelihood_layers(run)[-1] == "results/runs/tiny/rbm_cd25/seed3/layer1/codes.npy"
+    assert layout.stack_layer_dirs("out/run", 3, {"model": "m", "data": "fashion", "layers": 2}, "quick", 5) == [
+        "results/runs/quick/m/fashion/seed5/layer1", "results/runs/quick/m/fashion/seed5/layer2", "out/run/layer3"]
+    # a first layer of another size than the one it stacks on
+    other = plan_of()
+    configs = other.run_config
+    monkeypatch.setattr(other, "run_config", lambda r: {**configs(r), "model": {**configs(r)["model"], "hidden_sizes": [
+        100, 12]}} if r.model == "dbn_generative" else configs(r))
+    with pytest.raises(ConfigError, match=r"model=dbn_generative: model.pretrain.stack_on takes the first 1 layers "
+                                          r"of model=rbm_cd25, whose sizes \[64\] are not the first of "
+                                          r"model.hidden_sizes \[100, 12\]"):
+        other.layer_files(run)
+
+
+def test_the_pretraining_stage_reads_the_codes_below_and_refuses_a_layer_it_stacks_on():
+    from dltutorials.stages.pretrain import check_layer, layer_inputs
+
+    cfg = compose(["model=dbn_generative", "preset=tiny", "seed=3"])
+    assert str(layer_inputs(cfg, 2)) == "results/runs/tiny/rbm_cd25/seed3/layer1/codes.npy"
+    check_layer(cfg, 2)
+    with pytest.raises(ConfigError, match="layer 1 of dbn_generative is layer 1 of rbm_cd25's run on mnist "
+                                          r"\(model.pretrain.stack_on\): train or encode it there"):
+        check_layer(cfg, 1)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("model.pretrain.stack_on.layers=2", "model.pretrain.stack_on.layers is 2, but model.hidden_sizes has 2 layers"),
+    ("model.pretrain.stack_on.data=null", "model.pretrain.stack_on.data"),
+])
+def test_a_bad_stack_on_is_refused_naming_it(override, message):
+    with pytest.raises(ConfigError, match=message):
+        validate(compose(["model=dbn_generative", override]))
+
+
 def test_the_default_target_follows_the_preset_and_the_dataset():
     paper = plan_of().default_targets()
     assert {"results/dbn.csv", "results/figures/dbn_filters.png", "results/figures/headline.png",
@@ -162,8 +203,7 @@ def test_a_bad_setting_is_refused_naming_it(settings, message):
 def test_the_likelihood_table_reads_each_model_on_its_dataset():
     plan = plan_of(likelihood_models=["rbm", "rbm_cd1"])
     assert plan.likelihood_table_inputs("rbm", "tiny/") == [
-        "results/runs/tiny/rbm/seed1234/likelihood.json", "results/runs/tiny/rbm_cd1/mnist_binarized/seed1234/"
-                                                          "likelihood.json"]
+        "results/runs/tiny/rbm/seed1234/likelihood.json", "results/runs/tiny/rbm_cd1/seed1234/likelihood.json"]
     assert plan.likelihood_table_inputs("rnnrbm", "")[0] == \
         "results/runs/paper/rnnrbm/nottingham/tutorial/seed1234/likelihood.json"
     with pytest.raises(ConfigError, match="config likelihood_models: 'svm' is not one of"):

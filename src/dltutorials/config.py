@@ -178,7 +178,7 @@ def per_layer_settings(pretrain: Any, k: int) -> dict:
 
 def _check_pretraining(model: dict) -> None:
     """Layer-wise models: hidden_sizes, the shared layer settings and one optional entry per layer."""
-    from dltutorials.stages.pretrain import Pretraining
+    from dltutorials.stages.pretrain import Pretraining, StackOn
 
     sizes, pretrain = model.get("hidden_sizes"), model["pretrain"]
     check_section("model.pretrain", pretrain, Pretraining, required=True)
@@ -198,6 +198,15 @@ def _check_pretraining(model: dict) -> None:
             raise ConfigError(f"model.pretrain.per_layer.{key}: no such layer (layers are numbered 1 to {len(sizes)})")
     for k in range(1, len(sizes) + 1):
         check_section(f"model.pretrain.per_layer.{k}", per_layer_settings(pretrain, k), layer_class)
+    below = pretrain.get("stack_on")
+    if below is not None:
+        check_section("model.pretrain.stack_on", below, StackOn, required=True)
+        if below["layers"] >= len(sizes):
+            raise ConfigError(f"model.pretrain.stack_on.layers is {below['layers']}, but model.hidden_sizes has "
+                              f"{len(sizes)} layers: a stack trains at least its top layer itself")
+        if "module" in model:
+            raise ConfigError("model.pretrain.stack_on: only a stack without fine-tuning (no model.module) can "
+                              "stack on another model's layers")
 
 
 def _check_trainer(trainer: dict) -> None:
@@ -323,9 +332,9 @@ def _check_target(target: dict, n_chains: int) -> None:
 def validate_likelihood(cfg: DictConfig) -> dict:
     """Resolve and check the likelihood settings (``conf/likelihood.yaml``); returns the plain dict."""
     from dltutorials.sampling.ais import AISSettings
-    from dltutorials.stages.likelihood import Curves, Likelihood, RNNRBMLikelihood
+    from dltutorials.stages.likelihood import Curves, Likelihood, ReverseAIS, RNNRBMLikelihood
 
-    plain = _resolved(cfg, ("data", "ais", "curves", "rnnrbm", "models", "trainer", "paths"))
+    plain = _resolved(cfg, ("data", "ais", "reverse_ais", "curves", "rnnrbm", "models", "trainer", "paths"))
     if plain["data"].get("kind", "images") != "images":
         raise ConfigError(f"data={plain['data'].get('name')}: log p(v) of an RBM is measured on images (binary "
                           f"pixels, e.g. data=mnist_binarized)")
@@ -340,12 +349,15 @@ def validate_likelihood(cfg: DictConfig) -> dict:
     check_section("curves", curves, Curves, required=True)
     check_schedule("rnnrbm.schedule", music.get("schedule"))
     check_section("rnnrbm", music, RNNRBMLikelihood, required=True)
+    check_section("reverse_ais", plain["reverse_ais"], ReverseAIS, required=True)
     check_section("", plain, Likelihood, closed=False, required=True)
     if not isinstance(plain["models"], dict) or not plain["models"]:
         raise ConfigError(f"models must map each RBM model to the dataset it trains on, got {plain['models']!r}")
     for model, value in (plain.get("reported") or {}).items():
-        if not _is_number(value):
-            raise ConfigError(f"reported.{model} must be a log-probability in nats, got {value!r}")
+        if not (isinstance(value, dict) and _is_number(value.get("test_log_prob"))
+                and isinstance(value.get("source"), str) and value["source"].strip() and len(value) == 2):
+            raise ConfigError(f"reported.{model} must be {{test_log_prob: <nats>, source: <where it was read>}}, "
+                              f"got {value!r}")
     _check_trainer(plain["trainer"])
     return plain
 

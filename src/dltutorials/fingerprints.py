@@ -116,6 +116,7 @@ def likelihood_settings(plain: dict, schedule: str = "ais") -> dict:
                 "trainer": plain["trainer"]["accelerator"]}
     if schedule == "ais":
         settings.update(exact_max_hidden=plain["exact_max_hidden"], reported=plain.get("reported"),
+                        reverse_ais=plain["reverse_ais"],
                         dbn_bound_samples=plain["dbn_bound_samples"])
     return settings
 

@@ -23,8 +23,16 @@ sample (CD-k, 9.3.1) or from where the previous update left it (PCD-k, 9.3.2).
 Beyond the tutorial, for the likelihood comparison of Salakhutdinov & Murray
 (2008): the step can carry momentum and an L2 weight decay (Hinton's "A
 practical guide to training RBMs", 2010), and its rate can decay linearly over
-the epochs, as persistent chains need (Tieleman, 2008). All are off by
-default, where the update is exactly the tutorial's.
+the epochs, as persistent chains need (Tieleman, 2008). Three more pieces
+of the authors' training program (Salakhutdinov's ``rbm.m``) are options: each
+grey-level minibatch binarised afresh at random every time it is used
+(``binarize_input``), the k schedule of its ``anneal_lr`` switch, k rising by
+one every few epochs with the rate divided by k (``cd_k_every``), and small
+Gaussian initial weights (``initial_weight_std``). The tutorial's negative
+phase is already ``rbm.m``'s: every step samples binary hidden and binary
+visible states, and the statistics use the last step's visible sample vk with
+the hidden probabilities sigm(c + W vk) (``_gibbs_chain``). All are off by
+default, where the update is exactly the tutorial's, from the same random draws.
 """
 
 from __future__ import annotations
@@ -76,20 +84,46 @@ class RBM(PretrainedLayer):
             epochs (0.5 for 5 epochs in Hinton's recipe, then ``momentum``).
         learning_rate_decay: "none", or "linear": the rate of epoch e (from 0)
             of E is lr (1 - e / E), reaching lr / E in the last epoch.
+        binarize_input: False for the minibatch as given; True to binarise each
+            training minibatch afresh every time ``update`` uses it, x <- (x > u)
+            with u ~ U[0, 1) from torch's global generator, drawn before any of
+            the update's other draws (pixel on with probability its grey level,
+            ``rbm.m``'s ``data = data > rand``). The update and its monitor both
+            see the binary minibatch; ``encode`` and the other methods do not
+            binarise.
+        cd_k_every: None, or s for ``rbm.m``'s ``anneal_lr`` schedule: epoch e
+            (from 0) runs k = min(cd_k, ceil((e + 1) / s)) Gibbs steps with its
+            learning rate divided by that k (s = 10: k = 1 in epochs 0-9, 2 in
+            10-19, ..., 25 in 240-249). The division multiplies whatever
+            ``learning_rate_decay`` gives: lr (1 - e / E) / k when linear. The
+            weight decay's step, lr lambda W, is divided with it (as in
+            ``rbm.m``); momentum is not. Not with ``cd_k_initial``.
+        initial_weight_std: None for the tutorial's uniform initial weights; else
+            sigma of W ~ N(0, sigma^2) (``rbm.m``'s ``0.01*randn``: 0.01), drawn
+            after (and replacing) the uniform draw; the biases stay zero.
     """
 
     def __init__(self, n_visible: PositiveInt, n_hidden: PositiveInt, learning_rate: PositiveFloat,
                  cd_k: PositiveInt = 1, persistent: bool = False, gradient: Gradient = "explicit",
                  weight_decay: NonNegativeFloat = 0.0, momentum: Probability = 0.0,
                  initial_momentum: Probability = 0.0, initial_momentum_epochs: NonNegativeInt = 0,
-                 learning_rate_decay: LearningRateDecay = "none", cd_k_initial: PositiveInt | None = None) -> None:
+                 learning_rate_decay: LearningRateDecay = "none", cd_k_initial: PositiveInt | None = None,
+                 binarize_input: bool = False, cd_k_every: PositiveInt | None = None,
+                 initial_weight_std: PositiveFloat | None = None) -> None:
         check_arguments(RBM, locals())
         if cd_k_initial is not None and cd_k_initial > cd_k:
             raise ValueError(f"cd_k_initial must be null or an integer from 1 to cd_k ({cd_k}), "
                              f"got {cd_k_initial!r}")
+        if cd_k_initial is not None and cd_k_every is not None:
+            raise ValueError(f"cd_k_initial ({cd_k_initial!r}) and cd_k_every ({cd_k_every!r}) are two schedules "
+                             f"of k: set at most one of them")
         super().__init__(n_visible, n_hidden, learning_rate)  # W ~ U(+-4 sqrt(6/(nv+nh))), biases zero
+        if initial_weight_std is not None:
+            with torch.no_grad():
+                self.weight.normal_(0.0, initial_weight_std)
         self.save_hyperparameters()
-        self.cd_k, self.cd_k_initial = cd_k, cd_k_initial
+        self.cd_k, self.cd_k_initial, self.cd_k_every = cd_k, cd_k_initial, cd_k_every
+        self.binarize_input = bool(binarize_input)
         self.persistent, self.gradient = bool(persistent), gradient
         self.weight_decay, self.learning_rate_decay = weight_decay, learning_rate_decay
         self.momentum, self.initial_momentum, self.initial_momentum_epochs = \
@@ -158,9 +192,13 @@ class RBM(PretrainedLayer):
         The parameters move by -lr times the gradient of
         mean F(x) - mean F(chain_end), chain_end constant (Eqs. 9.4-9.5).
         The monitor is the reconstruction cross-entropy for CD and the
-        stochastic pseudo-likelihood for PCD (section 9.4.1).
+        stochastic pseudo-likelihood for PCD (section 9.4.1). With
+        ``binarize_input``, ``x`` is first replaced by a binary sample x > u,
+        u ~ U[0, 1), which both the step and the monitor use.
         """
         with torch.no_grad():
+            if self.binarize_input:
+                x = bernoulli(x)  # u < x: rbm.m's data > rand, the update's first draws
             h0_mean, pre_vk, vk, hk_mean, hk_sample = self._gibbs_chain(x)
             # the tutorial's monitor is an output of the same Theano function as
             # the updates, so it sees the parameters before this update
@@ -191,19 +229,27 @@ class RBM(PretrainedLayer):
         return (0, None) if trainer is None else (trainer.current_epoch, trainer.max_epochs)
 
     def step_settings(self) -> tuple[float, float]:
-        """(learning rate, momentum) of the current epoch: the schedules above, epoch 0 outside a Trainer."""
+        """(learning rate, momentum) of the current epoch: the schedules above, epoch 0 outside a Trainer.
+
+        With ``cd_k_every``, the rate is divided by the epoch's k, as ``gibbs_steps`` gives it.
+        """
         epoch, epochs = self._epoch()
         rate = self.learning_rate
         if self.learning_rate_decay == "linear" and epochs is not None:
             rate *= 1.0 - epoch / epochs
+        if self.cd_k_every is not None:
+            rate /= self.gibbs_steps()
         momentum = self.initial_momentum if epoch < self.initial_momentum_epochs else self.momentum
         return rate, momentum
 
     def gibbs_steps(self) -> int:
-        """k of the current epoch: cd_k, or cd_k_initial's linear rise to it (its start outside a Trainer)."""
-        if self.cd_k_initial is None:  # every update asks: no Trainer lookup for a constant k
+        """k of the current epoch: cd_k, or cd_k_initial's linear rise to it, or cd_k_every's steps
+        min(cd_k, ceil((e + 1) / cd_k_every)) (epoch 0's k outside a Trainer)."""
+        if self.cd_k_initial is None and self.cd_k_every is None:  # every update asks: no Trainer lookup
             return self.cd_k
         epoch, epochs = self._epoch()
+        if self.cd_k_every is not None:
+            return min(self.cd_k, (epoch + self.cd_k_every) // self.cd_k_every)  # ceil((epoch + 1) / s)
         if epochs is None or epochs == 1:
             return self.cd_k_initial
         return self.cd_k_initial + (self.cd_k - self.cd_k_initial) * epoch // (epochs - 1)

@@ -38,6 +38,7 @@ from dltutorials.fields import Bounds, Count
 from dltutorials.fingerprints import likelihood_settings, music_likelihood_settings
 from dltutorials.sampling import ais
 from dltutorials.training.layers import layer_dir, load_layer
+from dltutorials.workflow import layout
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,14 @@ class Likelihood:
     dbn_bound_samples: Count
     exact_max_hidden: Annotated[int, Bounds(ge=0, le=ais.EXACT_MAX_HIDDEN, says=f"an integer from 0 to "
                                             f"{ais.EXACT_MAX_HIDDEN} (2^hidden configurations are summed)")]
+
+
+@dataclass(frozen=True)
+class ReverseAIS:
+    """``reverse_ais``: RAISE's test digits (the first ``n_digits``) and its runs per digit."""
+
+    n_digits: Count
+    n_chains: Count
 
 
 @dataclass(frozen=True)
@@ -82,10 +91,43 @@ def binary_split(prepared_dir: str | Path, split: str) -> torch.Tensor:
 
 
 def method_name(settings: dict) -> str:
-    """CD-k or PCD-k, as the literature names the training of an RBM (k rising: CD-1..25)."""
-    initial = settings.get("cd_k_initial")
-    k = settings["cd_k"] if initial is None else f"{initial}..{settings['cd_k']}"
+    """CD-k or PCD-k, as the literature names the training of an RBM: CD-1..25 for k rising linearly
+    (``cd_k_initial``), CD-1..25/10 for k rising by one every 10 epochs (``cd_k_every``)."""
+    initial, every = settings.get("cd_k_initial"), settings.get("cd_k_every")
+    k = settings["cd_k"]
+    if initial is not None:
+        k = f"{initial}..{k}"
+    elif every is not None and k > 1:
+        k = f"1..{k}/{every}"
     return f"{'PCD' if settings.get('persistent') else 'CD'}-{k}"
+
+
+def k_schedule(settings: dict) -> str:
+    """The Gibbs steps of each epoch e (from 1) of an RBM's training, as a formula."""
+    k, initial, every = settings["cd_k"], settings.get("cd_k_initial"), settings.get("cd_k_every")
+    if initial is not None:
+        return f"k from {initial} to {k}, linear over the epochs"
+    if every is not None and k > 1:
+        return f"k = min({k}, ceil(e / {every})), rate / k"
+    return f"k = {k}"
+
+
+def training_program(settings: dict) -> str:
+    """The settings of an RBM's step beyond k, in words: rate, momentum, weight decay, data, initial weights."""
+    rate = f"rate {settings['learning_rate']:g}"
+    if settings.get("learning_rate_decay", "none") == "linear":
+        rate += " decaying linearly"
+    parts = [rate]
+    if settings.get("momentum", 0.0):
+        parts.append(f"momentum {settings.get('initial_momentum', 0.0):g} for "
+                     f"{settings.get('initial_momentum_epochs', 0)} epochs, then {settings['momentum']:g}")
+    if settings.get("weight_decay", 0.0):
+        parts.append(f"weight decay {settings['weight_decay']:g}")
+    if settings.get("binarize_input"):
+        parts.append("inputs binarised afresh per minibatch")
+    if settings.get("initial_weight_std") is not None:
+        parts.append(f"W ~ N(0, {settings['initial_weight_std']:g}^2)")
+    return ", ".join(parts)
 
 
 class Measure:
@@ -127,6 +169,21 @@ class Measure:
                    for split, data in (("test", self.test), ("train", self.train))},
                 "n_temperatures": temperatures, "ais_seconds": round(result.seconds, 2)}
 
+    def reverse_estimate(self, layer, log_z: float) -> dict:
+        """RAISE's average log p(v) over the first ``reverse_ais.n_digits`` test digits, beside AIS's on the same
+        digits (``log_z``): the two sides of the estimate, through the same temperatures."""
+        settings = self.plain["reverse_ais"]
+        digits = self.test[:settings["n_digits"]].to(self.device)
+        base_bias = ais.base_rate_biases(self.train, self.plain["ais"]["base_rate_smoothing"]).to(self.device)
+        generator = torch.Generator(self.device).manual_seed(self.plain["ais"]["seed"])
+        start = time.perf_counter()
+        log_p = ais.raise_log_probabilities(digits, *layer.rbm, base_bias,
+                                            ais.inverse_temperatures(self.plain["ais"]["schedule"]),
+                                            settings["n_chains"], generator)
+        return {"raise_digits": len(digits), "raise_test_log_prob": round(float(log_p.mean()), 4),
+                "ais_test_log_prob_subset": round(ais.mean_log_probability(digits, *layer.rbm, log_z=log_z), 4),
+                "raise_seconds": round(time.perf_counter() - start, 2)}
+
     def estimate_stack(self, layers: list, below: torch.Tensor) -> dict:
         """A DBN (the stack's RBMs, bottom up): AIS's log Z of the top RBM, from the base-rate model of the
         training digits' codes below it, and the average variational lower bound on log p(v)."""
@@ -151,7 +208,9 @@ def measure(cfg: DictConfig, run_dir: str | Path) -> dict:
     A run of one RBM gets its log p(v); a run of a stack of RBMs (a DBN without fine-tuning) the variational
     lower bound on it, with its top RBM's log Z."""
     run_dir = Path(run_dir)
-    config_file = layer_dir(run_dir, 1) / "config.yaml"
+    # the first layer trained in this run (layer 1, or the first above the layers it stacks on)
+    config_file = min(run_dir.glob("layer*/config.yaml"), key=lambda path: int(path.parent.name[5:]),
+                      default=layer_dir(run_dir, 1) / "config.yaml")
     if not config_file.is_file():
         raise FileNotFoundError(f"{run_dir}/layer1: no trained layer (no {config_file.name}); measure a run of "
                                 f"an RBM or a DBN once its layers are trained (the workflow trains and measures "
@@ -160,30 +219,40 @@ def measure(cfg: DictConfig, run_dir: str | Path) -> dict:
     setup = Measure(cfg)
     plain = setup.plain
     sizes = [setup.train.shape[1], *trained.model.hidden_sizes]
-    layers = [setup.load(layer_dir(run_dir, k) / "layer.pt", sizes[k - 1]) for k in range(1, len(sizes))]
+    below = trained.model.pretrain.get("stack_on")
+    folders = [Path(folder) for folder in layout.stack_layer_dirs(
+        str(run_dir), len(sizes) - 1, OmegaConf.to_container(below) if below else None, trained.preset_name,
+        trained.seed, trained.paths.results_dir)]
+    layers = [setup.load(folder / "layer.pt", size) for folder, size in zip(folders, sizes)]
     top = layers[-1]
     if len(layers) == 1:
         estimate = setup.estimate(top, plain["ais"]["schedule"])
+        estimate.update(setup.reverse_estimate(top, estimate["log_z"]))
     else:  # the top RBM models the codes of the layers below: their mean activations on the training digits
-        estimate = setup.estimate_stack(layers, torch.from_numpy(np.load(layer_dir(run_dir, len(layers) - 1)
-                                                                         / "codes.npy")))
+        estimate = setup.estimate_stack(layers, torch.from_numpy(np.load(folders[-2] / "codes.npy")))
     n_hidden = top.rbm[0].shape[0]
+    reported = (plain.get("reported") or {}).get(trained.model.name) or {}
     row = {
         "model": trained.model.name,
         "method": "-".join(method_name(layer.info["settings"]) for layer in layers),
         "hidden_sizes": "-".join(str(size) for size in sizes[1:]),
         "epochs": top.info["epochs"],
+        "k_schedule": "; ".join(k_schedule(layer.info["settings"]) for layer in layers),
+        "program": "; ".join(training_program(layer.info["settings"]) for layer in layers),
         "seed": trained.seed,
         "preset": trained.preset_name,
         "trained_on": trained.data.name,
         "evaluated_on": plain["data"]["name"],
         "log_prob": "exact given log Z" if len(layers) == 1 else "lower bound",
+        "raise_digits": None, "raise_test_log_prob": None, "ais_test_log_prob_subset": None, "raise_seconds": None,
         **estimate,
         "exact_log_z": None,
         "exact_test_log_prob": None,
         "exact_train_log_prob": None,
+        "exact_test_log_prob_subset": None,
         "exact_seconds": None,
-        "paper_test_log_prob": (plain.get("reported") or {}).get(trained.model.name),
+        "paper_test_log_prob": reported.get("test_log_prob"),
+        "paper_source": reported.get("source"),
         "n_runs": plain["ais"]["n_runs"],
     }
     if n_hidden <= plain["exact_max_hidden"]:
@@ -194,6 +263,8 @@ def measure(cfg: DictConfig, run_dir: str | Path) -> dict:
         # with the exact log Z: an RBM's exact log p(v), a DBN's bound moved by the same amount
         for split in ("test", "train"):
             row[f"exact_{split}_log_prob"] = round(row[f"{split}_log_prob"] - (exact - row["log_z"]), 4)
+        if row["ais_test_log_prob_subset"] is not None:  # RAISE's digits
+            row["exact_test_log_prob_subset"] = round(row["ais_test_log_prob_subset"] - (exact - row["log_z"]), 4)
     row.update({"device": str(setup.device), "torch_threads": torch.get_num_threads()})
     settings = {**likelihood_settings(plain), "measured": [layer.info.get("numerics") for layer in layers]}
     return stages.finish(run_dir, plain, row, settings, last="likelihood.json", config_file="likelihood.yaml")

@@ -26,6 +26,17 @@ from dltutorials.data.datamodule import UnlabelledDataModule, load_inputs
 from dltutorials.fields import PositiveInt
 from dltutorials.fingerprints import layer_settings
 from dltutorials.training.layers import encode, layer_dir, load_layer, save_codes, save_layer
+from dltutorials.workflow import layout
+
+
+@dataclass(frozen=True)
+class StackOn:
+    """``model.pretrain.stack_on``: the first ``layers`` of the stack are those of ``model``'s run on ``data``
+    (same preset and seed), as the AIS paper's DBN puts a second RBM on its CD25(500) RBM."""
+
+    model: str
+    data: str
+    layers: PositiveInt
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,7 @@ class Pretraining:
     epochs: PositiveInt
     per_layer: dict | None = None
     keep_epochs: bool = False
+    stack_on: dict | None = None  # StackOn
 
 
 def layer_sizes(cfg: DictConfig) -> list[int]:
@@ -46,16 +58,29 @@ def layer_sizes(cfg: DictConfig) -> list[int]:
     return [cfg.data.n_features, *cfg.model.hidden_sizes]
 
 
+def layer_dirs(cfg: DictConfig) -> list[Path]:
+    """Each layer's folder, 1..L: <run_dir>/layer<k>, or another run's for the layers it stacks on."""
+    below = cfg.model.pretrain.get("stack_on")
+    return [Path(folder) for folder in layout.stack_layer_dirs(
+        cfg.paths.run_dir, len(cfg.model.hidden_sizes), OmegaConf.to_container(below) if below else None,
+        cfg.preset_name, cfg.seed, cfg.paths.results_dir)]
+
+
 def layer_inputs(cfg: DictConfig, k: int) -> Path:
     if k == 1:
         return Path(cfg.data.prepared_dir) / "train.npz"
-    return layer_dir(cfg.paths.run_dir, k - 1) / "codes.npy"
+    return layer_dirs(cfg)[k - 2] / "codes.npy"
 
 
 def check_layer(cfg: DictConfig, k: int) -> None:
     n_layers = len(cfg.model.hidden_sizes)
     if not 1 <= k <= n_layers:
         raise ConfigError(f"layer {k} does not exist: model.hidden_sizes has {n_layers} layers")
+    below = cfg.model.pretrain.get("stack_on")
+    if below and k <= below.layers:
+        raise ConfigError(f"layer {k} of {cfg.model.name} is layer {k} of {below.model}'s run on {below.data} "
+                          f"(model.pretrain.stack_on): train or encode it there, as model={below.model} "
+                          f"data={below.data}")
 
 
 def build_layer(cfg: DictConfig, k: int) -> L.LightningModule:

@@ -61,14 +61,16 @@ def sweep_point_dir(preset: str, sweep: str, dataset: str, pre: str, seed: int |
     return f"{sweep_stack_dir(preset, sweep, dataset, pre, seed)}/fine{fine}"
 
 
-def layer_file(run_dir_: str, k: int) -> str:
-    """A pretrained layer's weights: <run>/layer<k>/layer.pt."""
-    return f"{run_dir_}/layer{k}/layer.pt"
-
-
-def codes_file(run_dir_: str, k: int) -> str:
-    """The training split encoded by layers 1..k, layer k+1's input: <run>/layer<k>/codes.npy."""
-    return f"{run_dir_}/layer{k}/codes.npy"
+def stack_layer_dirs(run_dir_: str, n_layers: int, stack_on: dict | None = None, preset: str = "",
+                     seed: int | str = "", results: str = RESULTS) -> list[str]:
+    """The folder of each layer 1..n_layers of the stack of ``run_dir_``: <run>/layer<k>, except, with
+    ``model.pretrain.stack_on`` ({model, data, layers}), its first ``layers``, which are that model's run's on
+    that dataset (same preset and seed): trained once, stacked on by this model."""
+    dirs = [f"{run_dir_}/layer{k}" for k in range(1, n_layers + 1)]
+    if stack_on:
+        below = run_dir(preset, stack_on["model"], stack_on["data"], seed, results)
+        dirs[:stack_on["layers"]] = [f"{below}/layer{k}" for k in range(1, stack_on["layers"] + 1)]
+    return dirs
 
 
 def hmc_run_dir(preset: str, target: str, seed: int | str, results: str = RESULTS) -> str:

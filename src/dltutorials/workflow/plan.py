@@ -313,9 +313,23 @@ class Plan:
         model = self.run_config(run)["model"]
         return len(model["hidden_sizes"]) if "pretrain" in model else 0
 
+    def layer_dirs(self, run: ImageRun) -> list[str]:
+        """The folder of each pretrained layer of a run: its own, or another run's for the layers it stacks on
+        (model.pretrain.stack_on, whose sizes are checked here against that model's)."""
+        n_layers = self.n_pretrained_layers(run)
+        below = self.run_config(run)["model"]["pretrain"].get("stack_on") if n_layers else None
+        if below:
+            sizes = self.run_config(ImageRun(run.preset, below["model"], below["data"], run.seed))["model"].get(
+                "hidden_sizes") or []
+            if sizes[:below["layers"]] != self.run_config(run)["model"]["hidden_sizes"][:below["layers"]]:
+                raise ConfigError(f"model={run.model}: model.pretrain.stack_on takes the first {below['layers']} "
+                                  f"layers of model={below['model']}, whose sizes {sizes[:below['layers']]} are not "
+                                  f"the first of model.hidden_sizes {self.run_config(run)['model']['hidden_sizes']}")
+        return layout.stack_layer_dirs(run.stack_dir, n_layers, below, run.preset, run.seed)
+
     def layer_files(self, run: ImageRun) -> list[str]:
         """Every pretrained layer a run starts from (none for a model without pretraining)."""
-        return [layout.layer_file(run.stack_dir, k) for k in range(1, self.n_pretrained_layers(run) + 1)]
+        return [f"{folder}/layer.pt" for folder in self.layer_dirs(run)]
 
     def prepared_data(self, run: ImageRun) -> list[str]:
         data_dir = self.run_config(run)["data"]["prepared_dir"]
@@ -323,7 +337,7 @@ class Plan:
 
     def layer_input(self, run: ImageRun, k: int) -> str:
         """Layer 1 learns from the prepared training split, layer k from layer k-1's codes."""
-        return self.prepared_data(run)[0] if k == 1 else layout.codes_file(run.stack_dir, k - 1)
+        return self.prepared_data(run)[0] if k == 1 else f"{self.layer_dirs(run)[k - 2]}/codes.npy"
 
     def training_fingerprint(self, run: ImageRun) -> str:
         return fingerprints.as_text(fingerprints.training_settings(self.run_config(run)))
