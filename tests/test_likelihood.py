@@ -3,6 +3,7 @@ RBM trained on the binarised digits and the tutorial's RBM reused, AIS against t
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -17,7 +18,9 @@ from conftest import snakemake
 from dltutorials.cli import one_line_errors
 from dltutorials.config import ConfigError, compose
 from dltutorials.data.download import DataError
+from dltutorials.data.midi import load_tunes
 from dltutorials.models.rbm import RBM
+from dltutorials.models.rnnrbm import RNNRBM
 from dltutorials.stages import likelihood
 from dltutorials.training.layers import layer_dir, save_layer
 
@@ -126,6 +129,9 @@ def test_the_likelihood_file_says_what_was_measured(likelihood_run):
     ("ais.base_rate_smoothing=0", "ais.base_rate_smoothing must be a number > 0"),
     ("reverse_ais.n_digits=0", "reverse_ais.n_digits"),
     ("+reported.rbm_cd1=-125.5", r"reported.rbm_cd1 must be \{test_log_prob: <nats>, source: <where it was read>\}"),
+    ("rnnrbm.accuracy.burn_in=400", r"rnnrbm.accuracy.burn_in \(400\) must be below n_steps \(400\)"),
+    ("rnnrbm.accuracy.starts=[zeros,ones]", "rnnrbm.accuracy.starts must be distinct kinds among zeros, previous"),
+    ("rnnrbm.accuracy.n_chains=1", "rnnrbm.accuracy.n_chains must be an integer >= 2"),
 ])
 def test_bad_settings_are_named(override, message):
     from dltutorials.config import validate_likelihood
@@ -162,7 +168,8 @@ def test_the_rnnrbm_log_likelihood_per_frame_agrees_with_the_exact_one(tiny_run,
     (tmp_path / "results").mkdir()
     (tmp_path / "results/data").symlink_to(workdir / "results/data")
     snakemake(tmp_path, "results/tiny/rnnrbm_likelihood.csv", "--config", "preset=tiny", f"data_mirror={mirror_url}",
-              "rnnrbm_variants=[tutorial]", "rnnrbm_overrides=[model.module.n_hidden=10]")
+              "rnnrbm_variants=[tutorial]", "rnnrbm_overrides=[model.module.n_hidden=10]",
+              "overrides=[rnnrbm.accuracy.n_steps=300,rnnrbm.accuracy.burn_in=50,rnnrbm.accuracy.n_chains=4]")
     row = pd.read_csv(tmp_path / "results/tiny/rnnrbm_likelihood.csv").iloc[0]
     assert (row.model, row.variant, row.n_hidden, row.valid_tunes, row.test_tunes) == ("rnnrbm", "tutorial", 10, 3, 3)
     tunes = np.load(workdir / "results/data/nottingham/valid.npz")["offsets"]
@@ -173,6 +180,29 @@ def test_the_rnnrbm_log_likelihood_per_frame_agrees_with_the_exact_one(tiny_run,
         assert -88 * np.log(2) < exact < 0
         assert estimate == pytest.approx(exact, abs=0.05)
     assert row.paper_log_likelihood_per_frame == -2.39
+    # the expected accuracy on the same frames: each frame's marginals summed exactly over its RBM's 2^10 hidden
+    # states, q = sum_h P(h) sigm(b_v(t) + h W) with P(h) ∝ exp(h.c(t)) prod_i (1 + exp(b_v(t) + h W)_i)
+    model = RNNRBM.load_from_checkpoint(tmp_path / "results/runs/tiny/rnnrbm/nottingham/tutorial/seed1234/model.ckpt",
+                                        map_location="cpu")
+    hidden = torch.tensor(list(itertools.product([0.0, 1.0], repeat=10)), dtype=torch.float64)
+    weight = model.weight.detach().double()
+    for split in ("valid", "test"):
+        sum_qv = sum_q = sum_v = 0.0
+        for tune in load_tunes(workdir / f"results/data/nottingham/{split}.npz")[:3]:
+            v = torch.from_numpy(tune.astype(np.float32))
+            with torch.no_grad():
+                _, bv_t, bh_t = (part.double() for part in model.recurrence(v))
+            visible = bv_t[:, None, :] + (hidden @ weight)[None]  # (T, 2^10, 88)
+            log_p_h = bh_t @ hidden.T + torch.nn.functional.softplus(visible).sum(dim=2)
+            q = (torch.softmax(log_p_h, dim=1)[:, :, None] * torch.sigmoid(visible)).sum(dim=1)
+            v = v.double()
+            sum_qv, sum_q, sum_v = sum_qv + float((q * v).sum()), sum_q + float(q.sum()), sum_v + float(v.sum())
+        exact = sum_qv / (sum_q + sum_v - sum_qv)
+        assert abs(row[f"{split}_expected_accuracy"] - exact) < 4 * row[f"{split}_expected_accuracy_error"] + 0.002
+        assert row[f"{split}_starts_agree"] and row[f"{split}_notes_lost_by_transposition"] == 0
+        for start in ("zeros", "previous", "marginals"):
+            assert 0 < row[f"{split}_expected_accuracy_from_{start}"] < 1
+    assert (row.accuracy_chains, row.accuracy_steps, row.accuracy_burn_in) == (4, 300, 50)
 
 
 # -- the stage's refusals, each in one line naming what is missing or wrong (no training, no workflow) --------
@@ -180,8 +210,9 @@ def trained_layer(run_dir, n_visible: int) -> None:
     """layer1 of a one-RBM run as the pretraining stage leaves it: its config.yaml, then layer.pt."""
     folder = layer_dir(run_dir, 1)
     folder.mkdir(parents=True)
-    (folder / "config.yaml").write_text("model: {name: rbm_cd1_h25, hidden_sizes: [3]}\nseed: 1234\n"
-                                        "preset_name: tiny\ndata: {name: mnist_binarized}\n")
+    (folder / "config.yaml").write_text("model: {name: rbm_cd1_h25, hidden_sizes: [3], pretrain: {}}\nseed: 1234\n"
+                                        f"preset_name: tiny\ndata: {{name: mnist_binarized}}\n"
+                                        f"paths: {{results_dir: {run_dir.parent}}}\n")
     save_layer(folder / "layer.pt", RBM(n_visible, 3, learning_rate=0.1),
                {"class": "RBM", "epochs": 1, "settings": {"cd_k": 1, "persistent": False}})
 

@@ -171,10 +171,10 @@ def test_a_table_collects_every_model_and_seed_it_names():
 
 def test_each_override_goes_where_its_key_is():
     plan = plan_of(overrides=["sampler.n_steps=10", "trainer=gpu", "model.max_epochs=3", "ais.n_runs=5",
-                              "data=mnist_binarized"], rnnrbm_overrides=["model.epochs=2"])
+                              "rnnrbm.accuracy.n_steps=9", "data=mnist_binarized"], rnnrbm_overrides=["model.epochs=2"])
     assert plan.model_override_list == ["trainer=gpu", "model.max_epochs=3"]
     assert plan.hmc_override_list == ["sampler.n_steps=10", "trainer=gpu"]
-    assert plan.likelihood_override_list == ["trainer=gpu", "ais.n_runs=5"]
+    assert plan.likelihood_override_list == ["trainer=gpu", "ais.n_runs=5", "rnnrbm.accuracy.n_steps=9"]
     assert plan.music_override_list == ["trainer=gpu", "model.epochs=2"]
     assert plan.dataset == "mnist_binarized"
     assert plan.job_gpus(plan.run_config(plan.image_run("tiny/mlp/seed1"))) == 1

@@ -332,7 +332,8 @@ def _check_target(target: dict, n_chains: int) -> None:
 def validate_likelihood(cfg: DictConfig) -> dict:
     """Resolve and check the likelihood settings (``conf/likelihood.yaml``); returns the plain dict."""
     from dltutorials.sampling.ais import AISSettings
-    from dltutorials.stages.likelihood import Curves, Likelihood, ReverseAIS, RNNRBMLikelihood
+    from dltutorials.sampling.frame_marginals import STARTS
+    from dltutorials.stages.likelihood import Curves, FrameAccuracy, Likelihood, ReverseAIS, RNNRBMLikelihood
 
     plain = _resolved(cfg, ("data", "ais", "reverse_ais", "curves", "rnnrbm", "models", "trainer", "paths"))
     if plain["data"].get("kind", "images") != "images":
@@ -349,6 +350,14 @@ def validate_likelihood(cfg: DictConfig) -> dict:
     check_section("curves", curves, Curves, required=True)
     check_schedule("rnnrbm.schedule", music.get("schedule"))
     check_section("rnnrbm", music, RNNRBMLikelihood, required=True)
+    accuracy = music["accuracy"]
+    check_section("rnnrbm.accuracy", accuracy, FrameAccuracy, required=True)
+    starts = accuracy["starts"]
+    if not starts or not set(starts) <= set(STARTS) or len(set(starts)) < len(starts):
+        raise ConfigError(f"rnnrbm.accuracy.starts must be distinct kinds among {', '.join(STARTS)}, got {starts!r}")
+    if accuracy["burn_in"] >= accuracy["n_steps"]:
+        raise ConfigError(f"rnnrbm.accuracy.burn_in ({accuracy['burn_in']}) must be below n_steps "
+                          f"({accuracy['n_steps']}): the estimate averages the steps after it")
     check_section("reverse_ais", plain["reverse_ais"], ReverseAIS, required=True)
     check_section("", plain, Likelihood, closed=False, required=True)
     if not isinstance(plain["models"], dict) or not plain["models"]:

@@ -76,8 +76,19 @@ class RNNRBMLikelihood:
     schedule: list
     n_runs: Count
     frames_per_batch: Count
+    accuracy: dict
     eval_subset: Count | None = None
     reported: float | None = None
+
+
+@dataclass(frozen=True)
+class FrameAccuracy:
+    """``rnnrbm.accuracy``: the chains of the expected accuracy (``frame_marginals.estimate_expected_accuracy``)."""
+
+    starts: list
+    n_chains: Annotated[int, Bounds(ge=2, says="an integer >= 2 (its standard error needs two chains)")]
+    n_steps: Count
+    burn_in: Annotated[int, Bounds(ge=0, says="an integer >= 0")]
 
 
 def binary_split(prepared_dir: str | Path, split: str) -> torch.Tensor:
@@ -292,12 +303,22 @@ def measure_epochs(cfg: DictConfig, run_dir: str | Path) -> pd.DataFrame:
     return table
 
 
+def notes_lost(prepared_dir: str | Path, split: str, first: int | None = None) -> int:
+    """How many notes of a split's (first ``first``) tunes fall outside the note range when the tunes are moved to
+    C major / A minor: 0 when the transposed tunes are the same tunes, only in another key."""
+    from dltutorials.data.midi import load_tunes
+
+    original, moved = (load_tunes(Path(prepared_dir) / f"{split}.npz", transposed)[:first] for transposed in (False, True))
+    return int(sum(int(a.sum()) - int(b.sum()) for a, b in zip(original, moved)))
+
+
 def measure_frames(cfg: DictConfig, run_dir: str | Path) -> dict:
     """An RNN-RBM run's log-likelihood per frame on its valid and test tunes: log p(v(t) | v(<t)) = -F_t(v(t)) -
     log Z_t, the biases of frame t's RBM from the RNN over the tune's past; every frame's log Z by AIS (the
     shorter schedule of ``rnnrbm``), the frames advancing together. Writes and returns ``likelihood.json``."""
     from dltutorials.data.datamodule import TuneDataModule
     from dltutorials.models.rnnrbm import RNNRBM
+    from dltutorials.sampling import frame_marginals
 
     plain = validate_likelihood(cfg)
     run_dir = Path(run_dir)
@@ -311,13 +332,16 @@ def measure_frames(cfg: DictConfig, run_dir: str | Path) -> dict:
     model = RNNRBM.load_from_checkpoint(run_dir / "model.ckpt", map_location=device).eval()
     settings = plain["rnnrbm"]
     tunes = TuneDataModule(trained.data.prepared_dir, None, trained.data.transposed)
-    base_bias = ais.base_rate_biases(torch.cat(tunes.split("train")), plain["ais"]["base_rate_smoothing"])
+    training_frames = torch.cat(tunes.split("train"))
+    base_bias = ais.base_rate_biases(training_frames, plain["ais"]["base_rate_smoothing"])
+    accuracy = settings["accuracy"]
+    accuracy_generator = torch.Generator(device).manual_seed(plain["ais"]["seed"] + 1)
     betas = ais.inverse_temperatures(settings["schedule"])
     generator = torch.Generator(device).manual_seed(plain["ais"]["seed"])
     row = {"model": "rnnrbm", "dataset": trained.data.name, "variant": trained.variant, "seed": trained.seed,
            "preset": trained.preset_name, "n_hidden": model.n_hidden, "n_runs": settings["n_runs"],
            "n_temperatures": len(betas) - 1, "paper_log_likelihood_per_frame": settings.get("reported")}
-    start = time.perf_counter()
+    start, accuracy_seconds = time.perf_counter(), 0.0
     for split in ("valid", "test"):
         with torch.no_grad():
             frames = [(tune, *model.recurrence(tune.to(device))[1:])
@@ -335,11 +359,31 @@ def measure_frames(cfg: DictConfig, run_dir: str | Path) -> dict:
                     f"{split}_median_log_z_band": round(float((high - low)[low.isfinite()].median()), 4)
                     if bool(low.isfinite().any()) else None,
                     f"{split}_frames_without_lower_band": int((~low.isfinite()).sum())})
+        # the expected accuracy on the same frames (whole tunes, the model's key: for a transposed variant the
+        # same tunes moved, a bijection where no note leaves the range, which the row counts)
+        accuracy_start = time.perf_counter()
+        with torch.no_grad():
+            estimate = frame_marginals.estimate_expected_accuracy(
+                model, [tune.to(device) for tune in tunes.split(split, settings["eval_subset"])],
+                note_frequencies=training_frames.mean(dim=0).to(device), starts=accuracy["starts"],
+                n_chains=accuracy["n_chains"], n_steps=accuracy["n_steps"], burn_in=accuracy["burn_in"],
+                generator=accuracy_generator)
+        accuracy_seconds += time.perf_counter() - accuracy_start
+        row.update({f"{split}_expected_accuracy": round(estimate["expected_accuracy"], 5),
+                    f"{split}_expected_accuracy_error": round(estimate["standard_error"], 5),
+                    **{f"{split}_expected_accuracy_from_{kind}": round(result["expected_accuracy"], 5)
+                       for kind, result in estimate["starts"].items()},
+                    f"{split}_starts_agree": estimate["starts_agree"],
+                    f"{split}_notes_lost_by_transposition": notes_lost(trained.data.prepared_dir, split,
+                                                                     settings["eval_subset"])
+                    if trained.data.transposed else 0})
         if model.n_hidden <= plain["exact_max_hidden"]:
             exact = torch.tensor([ais.exact_log_partition(model.weight, vb, hb)
                                   for vb, hb in zip(visible_biases, hidden_biases)], dtype=torch.float64)
             row[f"{split}_exact_log_likelihood_per_frame"] = round(float((-free - exact).mean()), 4)
-    row.update({"ais_seconds": round(time.perf_counter() - start, 2), "device": str(device),
+    row.update({"accuracy_chains": accuracy["n_chains"], "accuracy_steps": accuracy["n_steps"],
+                "accuracy_burn_in": accuracy["burn_in"], "accuracy_seconds": round(accuracy_seconds, 2)})
+    row.update({"ais_seconds": round(time.perf_counter() - start - accuracy_seconds, 2), "device": str(device),
                 "torch_threads": torch.get_num_threads()})
     measured = json.loads((run_dir / "metrics.json").read_text()).get("numerics")
     settings = {**music_likelihood_settings(plain), "measured": measured}
@@ -360,7 +404,9 @@ def summary(row: dict) -> str:
     if row["model"] == "rnnrbm":
         return (f"rnnrbm {row['variant']} ({row['dataset']}): log-likelihood per frame, valid "
                 f"{row['valid_log_likelihood_per_frame']:.3f}, test {row['test_log_likelihood_per_frame']:.3f} nats; "
-                f"AIS {row['ais_seconds']:.1f} s")
+                f"expected accuracy, valid {row['valid_expected_accuracy']:.2%}, test {row['test_expected_accuracy']:.2%}"
+                f" (starts agree: {row['valid_starts_agree']}, {row['test_starts_agree']}); AIS {row['ais_seconds']:.1f}"
+                f" s, accuracy {row['accuracy_seconds']:.1f} s")
     exact = f", exact {row['exact_log_z']:.3f}" if row["exact_log_z"] is not None else ""
     return (f"{row['model']} ({row['method']}, {row['hidden_sizes']} hidden): log Z {row['log_z']:.3f} "
             f"[{row['log_z_low']:.3f}, {row['log_z_high']:.3f}]{exact}; test log p(v) {row['test_log_prob']:.2f}, "

@@ -31,7 +31,7 @@ from dltutorials.workflow.layout import PAPER, SPLITS, TUTORIAL_DATASET
 # Extra Hydra overrides (config `overrides`) go where their first key is: these to the HMC runs
 # (conf/hmc.yaml), these to the likelihood jobs (conf/likelihood.yaml), trainer to all, the rest to the models.
 HMC_ONLY = ("sampler", "chains", "dtype")
-LIKELIHOOD_ONLY = ("ais", "curves", "exact_max_hidden", "reported")
+LIKELIHOOD_ONLY = ("ais", "curves", "exact_max_hidden", "reported", "rnnrbm", "dbn_bound_samples")
 SHARED = ("trainer",)
 SAMPLER_TABLES = ("hmc",)
 HMC_FIGURES = ("samples", "adaptation")
