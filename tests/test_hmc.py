@@ -230,6 +230,13 @@ def test_non_finite_starts_are_refused():
         HMCSampler(lambda x: torch.where(x[:, 0] < 1, torch.inf, 0.0), torch.tensor([[0.0], [0.5], [2.0]]))
 
 
+def test_an_energy_that_is_not_one_value_per_chain_is_refused():
+    """A (n_chains, 1) energy would broadcast against the (n_chains,) kinetic energy into an (n_chains, n_chains)
+    Hamiltonian: a silently wrong Metropolis test, so the sampler refuses it."""
+    with pytest.raises(ValueError, match=r"^energy_fn must return one energy per chain, shape \(3,\), got \(3, 1\)$"):
+        HMCSampler(lambda x: 0.5 * (x**2).sum(dim=1, keepdim=True), torch.zeros(3, 2))
+
+
 def test_save_and_resume_gives_the_same_chain(tmp_path):
     target = IllConditionedGaussian(dim=10)
     start = torch.as_tensor(target.initial_positions(7, 0), dtype=torch.float32)
@@ -276,6 +283,7 @@ def test_float64_by_config(tmp_path):
     ("dtype=float16", "dtype must be float32 or float64, got 'float16'"),
     ("trainer.precision=16-mixed", "trainer.precision must be 32-true"),
     ("hmc_target.distribution.dim=five", "hmc_target.distribution.dim must be an integer, got 'five'"),
+    ("hmc_target.distribution.dim=0", "hmc_target.distribution.dim must be > 0, got 0"),
 ])
 def test_bad_settings_are_refused_naming_the_key(tmp_path, override, message):
     cfg = compose(["hmc_target=gaussian_5d", override], config_name="hmc")
