@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -166,3 +167,15 @@ def test_skip_bad_files_leaves_a_bad_chorale_out(tmp_path, monkeypatch):
     assert source["counts"] == {"train": 2, "valid": 1, "test": 1}  # the seeded rule on the 4 good ones
     assert len(source["skipped"]) == 1 and source["skipped"][0].startswith("chorale bach/bwv347:")
     assert not any((tmp_path / "midi").glob("*/bwv347.mid"))
+
+
+def test_a_selection_of_bad_chorales_only_is_refused_even_when_skipping(tmp_path, monkeypatch):
+    """skip_bad_files leaves bad chorales out, but none left is said as such, not as a split left empty."""
+    def broken(path, *args, **kwargs):
+        raise ValueError("broken file")
+
+    monkeypatch.setattr(corpus, "parse", broken)
+    message = "Riemenschneider chorales 1..371: every chorale was skipped as bad (3 chorales)"
+    with pytest.raises(DataError, match=f"^{re.escape(message)}$"):
+        export_corpus(tmp_path / "midi", limit=3, split=SPLIT, skip_bad_files=True)
+    assert list(tmp_path.iterdir()) == [], "nothing written"

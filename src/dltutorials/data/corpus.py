@@ -152,6 +152,9 @@ def export_corpus(destination: str | Path, *, first: int = 1, last: int = 371, l
                 raise
             logging.getLogger(__name__).warning("skipped %s", error)
             skipped.append(str(error))
+    if not midi:  # else the split blames the selection's size ("select more"), not the chorales that failed
+        raise DataError(f"Riemenschneider chorales {first}..{last}: every chorale was skipped as bad "
+                        f"({len(skipped)} chorales)")
     splits = split_names(list(midi), {name: split[name] for name in SPLITS}, int(split["seed"]))
     source = {
         "source": f"music21 {music21.__version__} corpus: Bach chorales, Riemenschneider {first}..{last}"
