@@ -220,3 +220,20 @@ def test_a_likelihood_with_nothing_to_measure_is_refused_before_any_job(model, o
     with pytest.raises(ConfigError, match=f"^{message}"):
         plan_of(overrides=overrides).likelihood_layers(run)
     assert plan_of().likelihood_layers(ImageRun("tiny", "dbn", "mnist", 1234))[-1].endswith("layer1/codes.npy")
+
+
+def test_a_bad_corpus_split_or_hmc_target_is_refused_before_any_job(tmp_path, monkeypatch):
+    """The data rule's params (music_data_settings) and the HMC rule's (hmc_config) validate the config while
+    Snakemake builds the DAG: a chorale split that does not sum to 1, or a target's plot_dims outside it, stop
+    the workflow before the download or the sampling runs."""
+    with pytest.raises(ConfigError, match=r"^rnnrbm data=jsb_chorales preset=paper rnnrbm_variant=tutorial: "
+                                          r"data\.split: split fractions .* do not sum to 1$"):
+        plan_of(rnnrbm_overrides=["data.split.valid=0.25"]).music_data_settings("jsb_chorales", ("split",))
+    (tmp_path / "hmc_target").mkdir()
+    own = (PROJECT_ROOT / "conf" / "hmc_target" / "gaussian_5d.yaml").read_text()
+    (tmp_path / "hmc_target" / "mine.yaml").write_text(
+        own.replace("name: gaussian_5d", "name: mine").replace("plot_dims: [0, 1]", "plot_dims: [0, 5]"))
+    monkeypatch.setenv("DLTUTORIALS_CONFIG_DIR", str(tmp_path))
+    with pytest.raises(ConfigError, match=r"^hmc_target=mine preset=tiny: hmc_target\.plot_dims must be two "
+                                          r"different dimensions of the 5-d target \(0\.\.4\), got \[0, 5\]$"):
+        plan_of(hmc_targets=["mine"]).hmc_config("mine", "tiny")
