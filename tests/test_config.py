@@ -107,7 +107,8 @@ def test_the_comparison_rbms_share_one_training_program_each():
         assert settings["layer"]["cd_k"] == k and settings["epochs"] == 10 * k  # k reaches cd_k for ten epochs
         assert shared(settings["layer"]) == shared(paper["layer"]) and settings["batch_size"] == 100
     hinton = pretrain("rbm_hinton_cd1")
-    assert hinton["layer"]["learning_rate"] == 0.1 and hinton["epochs"] == 30 and "binarize_input" not in hinton["layer"]
+    assert hinton["layer"]["learning_rate"] == 0.1 and hinton["epochs"] == 30
+    assert "binarize_input" not in hinton["layer"]
     assert pretrain("dbn_generative")["stack_on"] == {"model": "rbm_cd25", "data": "mnist", "layers": 1}
     for name in ("rbm_pcd",):
         settings = pretrain(name)

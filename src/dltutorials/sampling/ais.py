@@ -28,6 +28,11 @@ the tests' trained RBM; on two CD-1 RBMs of 25 hidden units with the paper's sch
 3.5 nats high on the other against the exact sum, docs/likelihoods.md). Where the two disagree, at least one is
 wrong for that RBM; their agreement is evidence, not proof.
 
+The runs' final states come with their weights, so the same pass gives the RBM's marginals P(v_i = 1) by
+self-normalised importance sampling (``AISRuns.marginals``): annealing from the base-rate model visits the
+modes a Gibbs chain started at one state may never leave (the RNN-RBM's expected accuracy,
+``dltutorials.sampling.frame_marginals``).
+
 ``exact_log_partition`` sums over the hidden configurations instead, for RBMs with up to about 20 hidden
 units: the reference the tests hold AIS to.
 """
@@ -128,28 +133,64 @@ def ais_log_partition(weight: Tensor, visible_bias: Tensor, hidden_bias: Tensor,
                       betas: Tensor, n_runs: int = 100, generator: torch.Generator | None = None) -> AISEstimate:
     """Estimate log Z of the RBM (weight: hidden x visible) by AIS from the base-rate model ``base_bias``."""
     start = time.perf_counter()
-    log_w = _log_weights(weight, visible_bias, hidden_bias, base_bias, betas, n_runs, generator)
+    log_w, _ = _log_weights(weight, visible_bias, hidden_bias, base_bias, betas, n_runs, generator)
     log_z, low, high = (float(value) for value in _log_mean_and_band(log_w[None]))
     return AISEstimate(log_z, low, high, log_weights=log_w.cpu(), seconds=time.perf_counter() - start)
+
+
+@dataclass(frozen=True)
+class AISRuns:
+    """The runs of ``ais_runs`` for B RBMs: each run's log weight (B, runs), float64, and E[v | h] at beta = 1
+    of its last hidden draw (B, runs, V): with the weights, the RBM's marginals P(v_i = 1)."""
+
+    log_weights: Tensor
+    visible_means: Tensor
+
+    def log_partitions(self) -> tuple[Tensor, Tensor, Tensor]:
+        """log Z of each RBM and its band, each a float64 tensor (B,)."""
+        return _log_mean_and_band(self.log_weights)
+
+    def normalised_weights(self) -> Tensor:
+        """Each run's share of its RBM's summed weight (B, runs), float64."""
+        return torch.softmax(self.log_weights, dim=1)
+
+    def marginals(self, weights: Tensor | None = None) -> Tensor:
+        """P(v_i = 1) of each RBM (B, V): the runs' E[v | h] averaged with their importance weights (self-normalised
+        importance sampling: each run's final state is a draw from the RBM weighed by w); ``weights`` (B, runs), by
+        default ``normalised_weights()``, e.g. a bootstrap's counts times them."""
+        weights = self.normalised_weights() if weights is None else weights
+        return torch.einsum("br,brv->bv", weights.to(self.visible_means), self.visible_means)
+
+    def effective_runs(self) -> Tensor:
+        """Kish's effective sample size of each RBM's weighted runs, 1 / sum w^2 (B,): from 1 (one run holds all
+        the weight) to the number of runs (equal weights)."""
+        return 1 / self.normalised_weights().square().sum(dim=1)
+
+
+def ais_runs(weight: Tensor, visible_biases: Tensor, hidden_biases: Tensor, base_bias: Tensor, betas: Tensor,
+             n_runs: int = 100, generator: torch.Generator | None = None) -> AISRuns:
+    """AIS for B RBMs that share ``weight`` and differ in their biases (rows of ``visible_biases`` (B, V) and
+    ``hidden_biases`` (B, H)), e.g. the RNN-RBM's conditional RBM at every frame: ``n_runs`` runs each, all B x
+    n_runs advancing together."""
+    rows = functools.partial(torch.repeat_interleave, repeats=n_runs, dim=0)
+    base = base_bias if base_bias.dim() == 1 else rows(base_bias)  # one base-rate model for all, or one each
+    log_w, means = _log_weights(weight, rows(visible_biases), rows(hidden_biases), base, betas,
+                                n_runs * len(visible_biases), generator)
+    return AISRuns(log_w.view(-1, n_runs), means.view(len(visible_biases), n_runs, -1))
 
 
 def ais_log_partitions(weight: Tensor, visible_biases: Tensor, hidden_biases: Tensor, base_bias: Tensor,
                        betas: Tensor, n_runs: int = 100, generator: torch.Generator | None = None
                        ) -> tuple[Tensor, Tensor, Tensor]:
-    """log Z of B RBMs that share ``weight`` and differ in their biases (rows of ``visible_biases`` (B, V) and
-    ``hidden_biases`` (B, H)), e.g. the RNN-RBM's conditional RBM at every frame: ``n_runs`` runs each, all B x
-    n_runs advancing together. Returns log Z and its band, each a float64 tensor (B,)."""
-    rows = functools.partial(torch.repeat_interleave, repeats=n_runs, dim=0)
-    base = base_bias if base_bias.dim() == 1 else rows(base_bias)  # one base-rate model for all, or one each
-    log_w = _log_weights(weight, rows(visible_biases), rows(hidden_biases), base, betas,
-                         n_runs * len(visible_biases), generator)
-    return _log_mean_and_band(log_w.view(-1, n_runs))
+    """log Z of the B RBMs of ``ais_runs`` and its band, each a float64 tensor (B,)."""
+    return ais_runs(weight, visible_biases, hidden_biases, base_bias, betas, n_runs, generator).log_partitions()
 
 
 def _log_weights(weight: Tensor, visible_bias: Tensor, hidden_bias: Tensor, base_bias: Tensor, betas: Tensor,
                  n_chains: int, generator: torch.Generator | None) -> Tensor:
-    """The log importance weight of each of ``n_chains`` runs (float64), log Z_0 included. The biases are
-    vectors shared by every run, or one row per run."""
+    """The log importance weight of each of ``n_chains`` runs (float64), log Z_0 included, and E[v | h] of each
+    run's last hidden draw, at beta = 1 (n_chains, V). The biases are vectors shared by every run, or one row
+    per run."""
     n_hidden = weight.shape[0]
     weight, visible_bias, hidden_bias = weight.detach(), visible_bias.detach(), hidden_bias.detach()
     base_bias = base_bias.to(weight)
@@ -165,10 +206,10 @@ def _log_weights(weight: Tensor, visible_bias: Tensor, hidden_bias: Tensor, base
                                                                   - F.softplus(previous * hidden_input)).sum(dim=1)
         log_w += step.double()
         h = _draw(tempered.sigmoid_(), generator)
-        v = _draw(torch.addmm(visible_bias, h, weight).mul_(beta).add_(base_bias, alpha=1 - beta).sigmoid_(),
-                  generator)
+        mean = torch.addmm(visible_bias, h, weight).mul_(beta).add_(base_bias, alpha=1 - beta).sigmoid_()
+        v = _draw(mean, generator)
         previous = beta
-    return log_w + log_z0
+    return log_w + log_z0, mean
 
 
 def raise_log_probabilities(data: Tensor, weight: Tensor, visible_bias: Tensor, hidden_bias: Tensor,

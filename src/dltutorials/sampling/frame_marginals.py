@@ -11,8 +11,13 @@ expected accuracy of predictions sampled from the model is the ratio of expectat
     E[TP] = sum q v,   E[FP] = sum q (1 - v),   E[FN] = sum (1 - q) v,
     ACC_E = E[TP] / (E[TP] + E[FP] + E[FN]) = sum q v / (sum q + sum v - sum q v).
 
-q_t is not known in closed form: a Gibbs chain h ~ P(h | v), v ~ P(v | h) runs in every frame's RBM (all
-frames at once, as the frames of a minibatch), and after a burn-in the Rao-Blackwellised means
+q_t is not known in closed form. ``importance_weighted_counts`` takes it from the AIS runs that estimate each
+frame's log Z (``dltutorials.sampling.ais.AISRuns``): annealing starts every run from the base-rate model, not
+from a state of the frame's RBM, and weighs where it ends, so the estimate does not depend on a start; its
+standard error comes from a bootstrap over each frame's runs.
+
+``estimate_expected_accuracy`` is the check by Gibbs chains: a chain h ~ P(h | v), v ~ P(v | h) runs in every
+frame's RBM (all frames at once, as the frames of a minibatch), and after a burn-in the Rao-Blackwellised means
 E[v | h] = sigm(b_v(t) + h W) are averaged. Chains from different starts (a silent frame, the true previous
 frame, a sample of the notes' frequencies) and several independent chains per start give the estimate's
 standard error and tell whether the chains forget where they started: if they mix, every start estimates the
@@ -28,6 +33,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor
+
+from dltutorials.sampling.ais import AISRuns
 
 STARTS = ("zeros", "previous", "marginals")
 
@@ -102,6 +109,32 @@ class ExpectedAccuracy:
     @property
     def accuracy(self) -> float:
         return expected_accuracy(self.sum_qv, self.sum_q, self.sum_v)
+
+
+def importance_weighted_counts(runs: AISRuns, v: Tensor, n_resamples: int, generator: torch.Generator | None = None
+                               ) -> tuple[ExpectedAccuracy, list[ExpectedAccuracy]]:
+    """The counts of the frames ``v`` (B, V) with q = ``runs.marginals()``, the B frames' AIS runs weighted, and
+    those of ``n_resamples`` bootstrap replicates: each frame's runs drawn again with replacement, their weights
+    normalised over the draw. Summed over batches of frames, the spread of the replicates' accuracies is the
+    estimate's standard error."""
+    if v.shape != runs.visible_means[:, 0].shape:
+        raise ValueError(f"v must be {tuple(runs.visible_means[:, 0].shape)}, one frame per RBM of the runs, "
+                         f"got shape {tuple(v.shape)}")
+    counts = ExpectedAccuracy(*expected_accuracy_counts(runs.marginals(), v))
+    n_frames, n_runs = runs.log_weights.shape
+    replicates = []
+    for _ in range(n_resamples):
+        picks = torch.randint(n_runs, (n_frames, n_runs), generator=generator, device=v.device)
+        times_drawn = torch.zeros(n_frames, n_runs, dtype=torch.float64, device=v.device).scatter_add_(
+            1, picks, torch.ones(n_frames, n_runs, dtype=torch.float64, device=v.device))
+        weights = torch.softmax(runs.log_weights + times_drawn.log(), dim=1)  # in log space: no weight underflows
+        replicates.append(ExpectedAccuracy(*expected_accuracy_counts(runs.marginals(weights), v)))
+    return counts, replicates
+
+
+def spread(replicates: Sequence[ExpectedAccuracy]) -> float:
+    """The standard deviation of the replicates' accuracies: a bootstrap's standard error."""
+    return float(torch.tensor([replicate.accuracy for replicate in replicates], dtype=torch.float64).std())
 
 
 def frame_mean(tunes: Sequence[Tensor]) -> Tensor:

@@ -83,12 +83,15 @@ class RNNRBMLikelihood:
 
 @dataclass(frozen=True)
 class FrameAccuracy:
-    """``rnnrbm.accuracy``: the chains of the expected accuracy (``frame_marginals.estimate_expected_accuracy``)."""
+    """``rnnrbm.accuracy``: the bootstrap of the expected accuracy from the AIS runs
+    (``frame_marginals.importance_weighted_counts``) and the chains that check it
+    (``frame_marginals.estimate_expected_accuracy``)."""
 
     starts: list
     n_chains: Annotated[int, Bounds(ge=2, says="an integer >= 2 (its standard error needs two chains)")]
     n_steps: Count
     burn_in: Annotated[int, Bounds(ge=0, says="an integer >= 0")]
+    bootstrap_resamples: Annotated[int, Bounds(ge=2, says="an integer >= 2 (its standard error needs two)")]
 
 
 def binary_split(prepared_dir: str | Path, split: str) -> torch.Tensor:
@@ -308,7 +311,8 @@ def notes_lost(prepared_dir: str | Path, split: str, first: int | None = None) -
     C major / A minor: 0 when the transposed tunes are the same tunes, only in another key."""
     from dltutorials.data.midi import load_tunes
 
-    original, moved = (load_tunes(Path(prepared_dir) / f"{split}.npz", transposed)[:first] for transposed in (False, True))
+    original, moved = (load_tunes(Path(prepared_dir) / f"{split}.npz", transposed)[:first]
+                       for transposed in (False, True))
     return int(sum(int(a.sum()) - int(b.sum()) for a, b in zip(original, moved)))
 
 
@@ -336,6 +340,7 @@ def measure_frames(cfg: DictConfig, run_dir: str | Path) -> dict:
     base_bias = ais.base_rate_biases(training_frames, plain["ais"]["base_rate_smoothing"])
     accuracy = settings["accuracy"]
     accuracy_generator = torch.Generator(device).manual_seed(plain["ais"]["seed"] + 1)
+    bootstrap_generator = torch.Generator(device).manual_seed(plain["ais"]["seed"] + 2)
     betas = ais.inverse_temperatures(settings["schedule"])
     generator = torch.Generator(device).manual_seed(plain["ais"]["seed"])
     row = {"model": "rnnrbm", "dataset": trained.data.name, "variant": trained.variant, "seed": trained.seed,
@@ -348,10 +353,17 @@ def measure_frames(cfg: DictConfig, run_dir: str | Path) -> dict:
                       for tune in tunes.split(split, settings["eval_subset"])]
             v, visible_biases, hidden_biases = (torch.cat(parts).to(device) for parts in zip(*frames))
             free = model.free_energy(v, visible_biases, hidden_biases).double()
-            bands = [ais.ais_log_partitions(model.weight, vb, hb, base_bias.to(device), betas, settings["n_runs"],
-                                            generator)
-                     for vb, hb in zip(visible_biases.split(settings["frames_per_batch"]),
-                                       hidden_biases.split(settings["frames_per_batch"]))]
+            bands, weighted, replicates, effective_runs = [], frame_marginals.ExpectedAccuracy(), None, []
+            for vb, hb, frames_v in zip(*(x.split(settings["frames_per_batch"])
+                                          for x in (visible_biases, hidden_biases, v))):
+                runs = ais.ais_runs(model.weight, vb, hb, base_bias.to(device), betas, settings["n_runs"], generator)
+                bands.append(runs.log_partitions())
+                # the expected accuracy from the same runs: their final states, weighted (frame_marginals)
+                counts, resampled = frame_marginals.importance_weighted_counts(
+                    runs, frames_v, accuracy["bootstrap_resamples"], bootstrap_generator)
+                weighted += counts
+                replicates = resampled if replicates is None else [a + b for a, b in zip(replicates, resampled)]
+                effective_runs.append(runs.effective_runs())
         log_z, low, high = (torch.cat(parts) for parts in zip(*bands))
         row.update({f"{split}_frames": len(v), f"{split}_tunes": len(frames),
                     f"{split}_log_likelihood_per_frame": round(float((-free - log_z).mean()), 4),
@@ -369,8 +381,10 @@ def measure_frames(cfg: DictConfig, run_dir: str | Path) -> dict:
                 n_chains=accuracy["n_chains"], n_steps=accuracy["n_steps"], burn_in=accuracy["burn_in"],
                 generator=accuracy_generator)
         accuracy_seconds += time.perf_counter() - accuracy_start
-        row.update({f"{split}_expected_accuracy": round(estimate["expected_accuracy"], 5),
-                    f"{split}_expected_accuracy_error": round(estimate["standard_error"], 5),
+        row.update({f"{split}_expected_accuracy": round(weighted.accuracy, 5),
+                    f"{split}_expected_accuracy_error": round(frame_marginals.spread(replicates), 5),
+                    f"{split}_effective_runs_per_frame": round(float(torch.cat(effective_runs).mean()), 2),
+                    # the check by Gibbs chains from each start: they agree where the chains mix
                     **{f"{split}_expected_accuracy_from_{kind}": round(result["expected_accuracy"], 5)
                        for kind, result in estimate["starts"].items()},
                     f"{split}_starts_agree": estimate["starts_agree"],
@@ -404,9 +418,9 @@ def summary(row: dict) -> str:
     if row["model"] == "rnnrbm":
         return (f"rnnrbm {row['variant']} ({row['dataset']}): log-likelihood per frame, valid "
                 f"{row['valid_log_likelihood_per_frame']:.3f}, test {row['test_log_likelihood_per_frame']:.3f} nats; "
-                f"expected accuracy, valid {row['valid_expected_accuracy']:.2%}, test {row['test_expected_accuracy']:.2%}"
-                f" (starts agree: {row['valid_starts_agree']}, {row['test_starts_agree']}); AIS {row['ais_seconds']:.1f}"
-                f" s, accuracy {row['accuracy_seconds']:.1f} s")
+                f"expected accuracy, valid {row['valid_expected_accuracy']:.2%}, test "
+                f"{row['test_expected_accuracy']:.2%} (chains' starts agree: {row['valid_starts_agree']}, "
+                f"{row['test_starts_agree']}); AIS {row['ais_seconds']:.1f} s, chains {row['accuracy_seconds']:.1f} s")
     exact = f", exact {row['exact_log_z']:.3f}" if row["exact_log_z"] is not None else ""
     return (f"{row['model']} ({row['method']}, {row['hidden_sizes']} hidden): log Z {row['log_z']:.3f} "
             f"[{row['log_z_low']:.3f}, {row['log_z_high']:.3f}]{exact}; test log p(v) {row['test_log_prob']:.2f}, "
