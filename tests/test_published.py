@@ -280,6 +280,54 @@ def test_per_epoch_rows_carry_their_layers_and_their_runs_provenance(tmp_path):
                 ["c0de00000001", "5e771n650001", COMMIT, "vm", "2.13"]).all().all()
 
 
+def music_run(folder, variant: str, key: str, measured: bool = True):
+    """An RNN-RBM run as the stages leave it: metrics.json, epochs.csv and, measured, likelihood.json, whose
+    provenance (another commit) and frames (3 whole tunes) differ from the training's."""
+    folder.mkdir(parents=True)
+    (folder / "epochs.csv").write_text("epoch,monitor,tutorial_monitor,seconds\n1,-5.0,,3.0\n")
+    run = {"model": "rnnrbm", "preset": "paper", "seed": 1234, "dataset": "nottingham", "variant": variant}
+    made = {"code": code_digest(), "numerics": today_numerics("rnnrbm", 1234), "git_commit": COMMIT, "host": "vm",
+            "versions": {"torch": "2.13"}}
+    (folder / "metrics.json").write_text(json.dumps({**run, "epochs": 1, "valid_frames": 900, "valid_monitor": -4.3,
+                                                     "device": "cpu", **made}))
+    if measured:
+        baselines = [{"baseline": name, "split": "valid", "log_likelihood": -6.5 - k, "accuracy": 0.5,
+                      "expected_accuracy": 0.4, "frames": 300, "tp": 1, "fp": 1, "fn": 1}
+                     for k, name in enumerate(("previous_frame", "markov"))]
+        (folder / "likelihood.json").write_text(json.dumps({
+            **run, "valid_frames": 300, "valid_log_likelihood_per_frame": -3.5, "valid_expected_accuracy": 0.42,
+            "key": key, "device": "cuda", "baselines": baselines, **made, "git_commit": "f" * 40}))
+
+
+def test_an_rnnrbm_runs_final_row_takes_its_measurement_and_the_baselines_are_rows_once_per_key(tmp_path, plan):
+    """The final row gets likelihood.json's numbers, what both files name as likelihood_<name>; the baselines
+    become one row per key and baseline (two runs in the original key give them once), no seed, and keep leaves
+    them out. A run not yet measured keeps its training's row."""
+    runs = [{"model": "rnnrbm", "run_dir": tmp_path / variant} for variant in ("tutorial", "other", "improved")]
+    for run, key in zip(runs, ("original", "original", "transposed")):
+        music_run(run["run_dir"], run["run_dir"].name, key)
+    music_run(tmp_path / "unmeasured", "unmeasured", "original", measured=False)
+    table = write_table([*runs, {"model": "rnnrbm", "run_dir": tmp_path / "unmeasured"}], tmp_path / "rnnrbm.csv")
+    final = table[table["row"] == "final"].set_index("variant")
+    tutorial = final.loc["tutorial"]
+    assert (tutorial["valid_frames"], tutorial["likelihood_valid_frames"]) == (900, 300)
+    assert (tutorial["device"], tutorial["likelihood_device"]) == ("cpu", "cuda")
+    assert (tutorial["git_commit"], tutorial["likelihood_git_commit"]) == (COMMIT, "f" * 40)
+    assert (tutorial["valid_monitor"], tutorial["valid_log_likelihood_per_frame"], tutorial["key"]) == (
+        -4.3, -3.5, "original")
+    assert pd.isna(final.loc["unmeasured", "valid_log_likelihood_per_frame"])
+    baselines = table[table["row"] == "baseline"]
+    assert list(zip(baselines["key"], baselines["variant"], baselines["valid_log_likelihood_per_frame"])) == [
+        ("original", "previous_frame", -6.5), ("original", "markov", -7.5),
+        ("transposed", "previous_frame", -6.5), ("transposed", "markov", -7.5)]
+    assert (baselines["model"] == "baseline").all() and baselines["seed"].isna().all()
+    assert (baselines["likelihood_valid_frames"] == 300).all()
+    assert list(pd.read_csv(tmp_path / "rnnrbm.csv", dtype=str)["epoch"].dropna().unique()) == ["1"], "not 1.0"
+    folder = tmp_path / "published"
+    keep([tmp_path / "rnnrbm.csv"], folder, plan=plan)
+    assert set(pd.read_csv(folder / "rnnrbm" / "seed1234.csv")["row"]) == {"epoch", "final"}
+
+
 # -- a change to one model's code stales that model's rows only ---------------------------------------------------
 
 RUNS = {"mlp": {"model": "mlp", "dataset": "mnist", "seed": 1234},

@@ -117,6 +117,20 @@ def test_tiny_preset_builds_the_rnnrbm_table_samples_and_figures(tiny_run):
         for split in ("valid", "test"):
             assert -88 * 0.7 < row[f"{split}_monitor"] < 0, "finite, and better than chance (88 log 1/2)"
             assert 0 < row[f"{split}_accuracy"] < 1
+            # measured on whole tunes beside the training (its likelihood.json): the same first 3 tunes
+            assert -88 * 0.7 < row[f"{split}_log_likelihood_per_frame"] < 0
+            assert 0 < row[f"{split}_expected_accuracy"] < 1 and row[f"{split}_expected_accuracy_error"] > 0
+        assert row["likelihood_git_commit"] == row["git_commit"] and row["likelihood_code"] == row["code"]
+    assert list(final["key"]) == ["original", "transposed"]
+    # the baselines on the same frames as each variant, once per key: the tutorial's, and the improved one's
+    # transposed tunes
+    baselines = table[table["row"] == "baseline"]
+    assert list(zip(baselines["key"], baselines["variant"])) == [
+        (key, name) for key in ("original", "transposed") for name in ("previous_frame", "markov", "frequency")]
+    assert (baselines["model"] == "baseline").all() and baselines["seed"].isna().all()
+    for split in ("valid", "test"):
+        assert (baselines[f"likelihood_{split}_frames"] == final[f"likelihood_{split}_frames"].iloc[0]).all()
+        assert baselines[f"{split}_log_likelihood_per_frame"].between(-88 * 0.7, 0).all()
     for variant, folder in (("tutorial", "results/tiny/rnnrbm"), ("improved", "results/tiny/rnnrbm/improved")):
         run_dir = workdir / f"results/runs/tiny/rnnrbm/nottingham/{variant}/seed1234"
         samples = np.load(run_dir / "samples.npz")["samples"]

@@ -183,6 +183,8 @@ def keep(paths: Iterable[str | Path], folder: str | Path = PUBLISHED, seeds: Ite
     tables = {}
     for path in paths:
         table = read_text_table(path)
+        if "row" in table.columns:  # the RNN-RBM's baselines are no run of a seed: results/rnnrbm.csv has them
+            table = table[table["row"] != "baseline"]
         if wanted is not None and "seed" in table.columns:
             table = table[table["seed"].isin(wanted)]
         check_keepable(path, table, plan)

@@ -88,9 +88,16 @@ def pretraining_rows(run_dir: Path, model: str, preset: str, seed: int, dataset:
     return rows
 
 
+# The keys of a likelihood.json that name the run the final row already names, or that the table has as rows.
+MUSIC_RUN_KEYS = ("model", "preset", "seed", "dataset", "variant", "baselines")
+
+
 def music_rows(run_dir: Path) -> list[dict]:
     """An RNN-RBM run: one row per epoch (the training monitor, seconds, the tutorial's value where it printed
-    one), then the run's final row (metrics.json: valid and test monitor and expected accuracy, times)."""
+    one), then the run's final row (metrics.json: valid and test monitor and one sample's accuracy, times) with,
+    where the run was measured (``likelihood.json`` beside it), the log-likelihood per frame and the expected
+    accuracy on whole tunes; what both files name (provenance, device, frames: the likelihood measures whole
+    tunes, the monitor subsequences) comes from the measurement as likelihood_<name>."""
     final = json.loads((run_dir / "metrics.json").read_text())
     run = {key: final[key] for key in ("model", "preset", "seed", "dataset", "variant")}
     epochs = pd.read_csv(run_dir / "epochs.csv")
@@ -98,7 +105,35 @@ def music_rows(run_dir: Path) -> list[dict]:
              "tutorial_train_monitor": epoch.tutorial_monitor, "epoch_seconds": epoch.seconds,
              **run_provenance(final)}
             for epoch in epochs.itertuples()]
-    return [*rows, {**final, "row": "final", "epoch": final["epochs"]}]
+    final = {**final, "row": "final", "epoch": final["epochs"]}
+    measured = run_dir / "likelihood.json"
+    if measured.is_file():
+        likelihood = json.loads(measured.read_text())
+        final.update({(f"likelihood_{key}" if key in PROVENANCE or key in final else key): value
+                      for key, value in likelihood.items() if key not in MUSIC_RUN_KEYS})
+    return [*rows, final]
+
+
+def music_baseline_rows(run_dirs: list[Path]) -> list[dict]:
+    """The baselines measured beside the RNN-RBM runs (``likelihood.json``'s ``baselines``), one row per baseline,
+    dataset and key (the original one, or C major / A minor for a transposed variant), valid and test side by
+    side in the model rows' columns: the same frames give the same row, so it appears once."""
+    rows = {}
+    for run_dir in run_dirs:
+        measured = run_dir / "likelihood.json"
+        if not measured.is_file():
+            continue
+        likelihood = json.loads(measured.read_text())
+        for baseline in likelihood.get("baselines", []):
+            key = (likelihood["dataset"], likelihood["key"], baseline["baseline"])
+            row = rows.setdefault(key, {"model": "baseline", "preset": likelihood["preset"], "dataset": key[0],
+                                        "variant": key[2], "key": key[1], "row": "baseline"})
+            split = baseline["split"]
+            row.update({f"{split}_log_likelihood_per_frame": round(baseline["log_likelihood"], 4),
+                        f"{split}_expected_accuracy": round(baseline["expected_accuracy"], 5),
+                        f"{split}_accuracy": round(baseline["accuracy"], 5),
+                        f"likelihood_{split}_frames": baseline["frames"]})
+    return list(rows.values())
 
 
 def write_table(runs: list[dict], output: str | Path) -> pd.DataFrame:
@@ -119,7 +154,11 @@ def write_table(runs: list[dict], output: str | Path) -> pd.DataFrame:
             rows.append(json.loads((run_dir / "metrics.json").read_text()))
         else:
             rows.extend(pretraining_rows(run_dir, run["model"], run["preset"], run["seed"], run["dataset"]))
+    rows.extend(music_baseline_rows([Path(run["run_dir"]) for run in runs if run["model"] == "rnnrbm"]))
     table = pd.json_normalize(rows)  # nested dicts (versions, settings) become versions.torch, ...
+    for column in ("seed", "epoch"):  # integers beside the baselines' empty cells, not 1234.0
+        if column in table.columns:
+            table[column] = table[column].astype("Int64")
     with atomic_path(output) as tmp:
         table.to_csv(tmp, index=False)
     return table
@@ -130,7 +169,9 @@ def write_likelihood_table(paths: list[str | Path], output: str | Path) -> pd.Da
     and its band, the exact log Z where there is one, average test and training log p(v)), written atomically."""
     if not paths:
         raise ValueError(f"no likelihood runs to tabulate for {output}")
-    table = pd.json_normalize([json.loads(Path(path).read_text()) for path in paths])
+    measured = [json.loads(Path(path).read_text()) for path in paths]
+    # an RNN-RBM's baselines are rows of results/rnnrbm.csv (music_baseline_rows), not columns here
+    table = pd.json_normalize([{key: value for key, value in row.items() if key != "baselines"} for row in measured])
     with atomic_path(output) as tmp:
         table.to_csv(tmp, index=False)
     return table

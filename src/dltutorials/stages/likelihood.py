@@ -319,8 +319,11 @@ def notes_lost(prepared_dir: str | Path, split: str, first: int | None = None) -
 def measure_frames(cfg: DictConfig, run_dir: str | Path) -> dict:
     """An RNN-RBM run's log-likelihood per frame on its valid and test tunes: log p(v(t) | v(<t)) = -F_t(v(t)) -
     log Z_t, the biases of frame t's RBM from the RNN over the tune's past; every frame's log Z by AIS (the
-    shorter schedule of ``rnnrbm``), the frames advancing together. Writes and returns ``likelihood.json``."""
+    shorter schedule of ``rnnrbm``), the frames advancing together; the expected accuracy from the same runs,
+    checked by Gibbs chains; the baselines (``music_baselines``) on the same frames under ``baselines``. Writes
+    and returns ``likelihood.json``."""
     from dltutorials.data.datamodule import TuneDataModule
+    from dltutorials.models import music_baselines
     from dltutorials.models.rnnrbm import RNNRBM
     from dltutorials.sampling import frame_marginals
 
@@ -395,6 +398,11 @@ def measure_frames(cfg: DictConfig, run_dir: str | Path) -> dict:
             exact = torch.tensor([ais.exact_log_partition(model.weight, vb, hb)
                                   for vb, hb in zip(visible_biases, hidden_biases)], dtype=torch.float64)
             row[f"{split}_exact_log_likelihood_per_frame"] = round(float((-free - exact).mean()), 4)
+    # the baselines fitted on the same training tunes and measured on the same frames, in the model's key
+    row["key"] = "transposed" if trained.data.transposed else "original"
+    row["baselines"] = music_baselines.baseline_rows(
+        [tune.numpy() for tune in tunes.split("train")],
+        {split: [tune.numpy() for tune in tunes.split(split, settings["eval_subset"])] for split in ("valid", "test")})
     row.update({"accuracy_chains": accuracy["n_chains"], "accuracy_steps": accuracy["n_steps"],
                 "accuracy_burn_in": accuracy["burn_in"], "accuracy_seconds": round(accuracy_seconds, 2)})
     row.update({"ais_seconds": round(time.perf_counter() - start - accuracy_seconds, 2), "device": str(device),

@@ -381,6 +381,9 @@ class Plan:
 
     def table_inputs(self, table: str, folder: str) -> list[str]:
         preset, dataset = self.table_folder(table, folder)
+        if table in self.music_tables:  # each run measured on whole tunes (its likelihood.json) beside its training
+            return [f"{run['run_dir']}/{result}" for run in self.table_runs(table, folder)
+                    for result in ("metrics.json", "likelihood.json")]
         if table not in self.tables:
             return [f"{run['run_dir']}/metrics.json" for run in self.table_runs(table, folder)]
         return [self.run_result(run) for run in self.image_runs(table, preset, dataset)]
