@@ -27,7 +27,7 @@ FIGURES = {"cae_filters.png": (289, 289), "da_corruption0_filters.png": (289, 28
            "rbm_samples.png": (3 * 29 - 1, 20 * 29 - 1), "sda_filters.png": (289, 289)}
 # Matplotlib figures of the HMC runs (plots.save_hmc_samples / save_hmc_adaptation at 110 dpi).
 HMC_FIGURES = {"hmc_samples.png": (440, 1386), "hmc_adaptation.png": (660, 770)}
-RNNRBM_FIGURES = ["rnnrbm_samples.png", "rnnrbm_monitor.png"]
+RNNRBM_FIGURES = ["rnnrbm_samples.png", "rnnrbm_monitor.png", "rnnrbm_statistics.png"]
 # Curves from the runs' logs (stages.curves): validation error of the supervised runs, pretraining costs.
 CURVE_FIGURES = [f"{model}_learning.png" for model in ("logreg", "mlp", "lenet", "sda", "dbn", "cae")] + [
     f"{table}_pretraining.png" for table in ("da", "rbm", "sda", "dbn", "cae")] + ["headline.png"]

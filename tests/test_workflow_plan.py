@@ -158,6 +158,18 @@ def test_the_default_target_follows_the_preset_and_the_dataset():
                           "results/tiny/mnist_binarized/figures/rbm_pretraining.png"}
 
 
+def test_the_music_figures_read_their_runs_and_the_test_tunes():
+    plan = plan_of(seeds=["1", "2"], rnnrbm_variants=["tutorial", "transposed"])
+    assert [path for path in plan.figure_paths("rnnrbm", "quick", "nottingham") if path.endswith(".png")] == [
+        f"results/quick/figures/rnnrbm_{figure}.png" for figure in ("samples", "monitor", "statistics")]
+    run = "results/runs/quick/rnnrbm/nottingham/{}/seed1/{}".format
+    # every variant's first seed and its samples; the test split once (both keys are in it)
+    assert plan.music_figure_inputs("rnnrbm", "quick/", "statistics") == [
+        run("tutorial", "metrics.json"), run("tutorial", "samples.npz"), run("transposed", "metrics.json"),
+        run("transposed", "samples.npz"), "results/data/nottingham/test.npz"]
+    assert len(plan.music_figure_inputs("rnnrbm", "quick/", "monitor")) == 4, "every variant and seed"
+
+
 def test_a_table_collects_every_model_and_seed_it_names():
     plan = plan_of(seeds=["1", "2"])
     runs = plan.table_runs("da", "quick/")

@@ -291,3 +291,26 @@ def save_sweep_heatmap(path: str | Path, errors: np.ndarray, rows: dict, columns
     ax.set_title(title, fontsize=10)
     figure.tight_layout()
     _save_figure(path, figure)
+
+
+def save_grouped_bars(path: str | Path, panels: list[dict], title: str) -> None:
+    """Panels of bars side by side, one group per category, one bar per set in each group, stacked vertically.
+
+    Each panel: ``title``, ``xlabel``, ``ylabel``, ``categories`` (the groups' tick labels) and ``bars``, each
+    ``label``, ``color`` (the same set keeps its colour from panel to panel) and ``values`` (one per category).
+    """
+    figure, axes = plt.subplots(len(panels), 1, figsize=(13.0, 3.0 * len(panels)), squeeze=False)
+    for ax, panel in zip(axes[:, 0], panels):
+        width = 0.8 / len(panel["bars"])
+        for i, bars in enumerate(panel["bars"]):
+            ax.bar(np.arange(len(panel["categories"])) + (i - (len(panel["bars"]) - 1) / 2) * width, bars["values"],
+                   width, label=bars["label"], color=bars["color"])
+        ax.set_xticks(range(len(panel["categories"])), panel["categories"])
+        ax.set_title(panel["title"], fontsize=10)
+        ax.set_xlabel(panel["xlabel"])
+        ax.set_ylabel(panel["ylabel"])
+        ax.grid(True, axis="y", linewidth=0.3)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the bars, never over them
+    figure.suptitle(title, fontsize=11)
+    figure.tight_layout()
+    _save_figure(path, figure)

@@ -35,7 +35,7 @@ LIKELIHOOD_ONLY = ("ais", "curves", "exact_max_hidden", "reported", "rnnrbm", "d
 SHARED = ("trainer",)
 SAMPLER_TABLES = ("hmc",)
 HMC_FIGURES = ("samples", "adaptation")
-MUSIC_FIGURES = ("samples", "monitor")
+MUSIC_FIGURES = ("samples", "monitor", "statistics")
 LAYER_FIGURES = ("filters", "samples")
 CURVES = ("learning", "pretraining")
 # A sweep's grid value in a path, as sweep_label writes it: 0.1, 0.0001, 1e-05.
@@ -529,12 +529,19 @@ class Plan:
                 for variant in self.config["rnnrbm_variants"] for seed in self.seeds]
 
     def music_figure_inputs(self, table: str, folder: str, figure: str) -> list[str]:
-        """samples: the first seed's run (and the test tune drawn beside it); monitor: every seed's run."""
+        """samples: the first seed's run (and the test tune drawn beside it); monitor: every seed's run;
+        statistics: every variant's first-seed run, its samples, and the test tunes they are set beside."""
         preset = self.preset_folders[folder]
         runs = self.music_runs(table, preset)
+        dataset = self.music_tables[table]
         if figure == "samples":
-            test = self.music_prepared_data(self.music_tables[table], preset, runs[0]["variant"])[2]
+            test = self.music_prepared_data(dataset, preset, runs[0]["variant"])[2]
             return [f"{runs[0]['run_dir']}/metrics.json", test]
+        if figure == "statistics":
+            firsts = [run for run in runs if run["seed"] == self.first_seed]
+            tests = [self.music_prepared_data(dataset, preset, run["variant"])[2] for run in firsts]
+            return [f"{run['run_dir']}/{result}" for run in firsts for result in ("metrics.json", "samples.npz")] + \
+                list(dict.fromkeys(tests))  # every variant's key is in the one file: named once
         return [f"{run['run_dir']}/metrics.json" for run in runs]
 
     @functools.cache
