@@ -205,7 +205,8 @@ def test_every_rule_is_local_or_has_its_cluster_resources():
 
 def test_the_gpu_switch_asks_for_a_gpu_for_the_training_and_sampling_jobs_only(tmp_path):
     """overrides=[trainer=gpu] gives each job whose trainer runs on a GPU Snakemake's `gpu` resource, which the
-    SLURM executor asks for (sbatch --gpus=1): the training, pretraining and sampling jobs, not the others."""
+    SLURM executor asks for (sbatch --gpus=1): the training, pretraining and sampling jobs, and the RNN-RBM's
+    measurement that results/rnnrbm.csv reads (AIS on every frame), not the others."""
     dry_run = subprocess.run([*SNAKEMAKE[:-2], "--directory", str(tmp_path), "--workflow-profile", str(PROFILE), "-n",
                               "results/tiny/dbn.csv", "results/tiny/hmc.csv", "results/tiny/rnnrbm.csv",
                               "--config", "preset=tiny", "overrides=[trainer=gpu]"],
@@ -215,7 +216,7 @@ def test_the_gpu_switch_asks_for_a_gpu_for_the_training_and_sampling_jobs_only(t
     gpus = {}
     for rule, body in re.findall(r"^rule (\w+):\n((?:    .*\n)*)", output, flags=re.M):
         gpus.setdefault(rule, set()).add(re.search(r"\bgpu=(\d+)", body).group(1) if "gpu=" in body else None)
-    on_gpu = {"pretrain_layer", "train", "sample_hmc", "pretrain_rnnrbm", "train_rnnrbm"}
+    on_gpu = {"pretrain_layer", "train", "sample_hmc", "pretrain_rnnrbm", "train_rnnrbm", "rnnrbm_likelihood"}
     assert {rule for rule, values in gpus.items() if values == {"1"}} == on_gpu
     assert {rule for rule, values in gpus.items() if values == {None}} == set(gpus) - on_gpu
 
