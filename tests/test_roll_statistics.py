@@ -1,4 +1,4 @@
-"""What a set of piano rolls looks like in numbers (drawing/roll_statistics.py), against counts done by hand on
+"""What a set of piano rolls looks like in numbers (dltutorials/roll_statistics.py), against counts done by hand on
 small rolls, and the music figure that draws them (music_figures statistics)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from dltutorials.drawing import music_figures
-from dltutorials.drawing.roll_statistics import (
+from dltutorials.roll_statistics import (
     empty_frame_share,
     notes_per_frame,
     pitch_class_histogram,

@@ -70,7 +70,7 @@ def test_the_code_digest_ignores_comments_docstrings_drawing_and_paths(package_c
     rbm = package_copy / "models" / "rbm.py"
     rbm.write_text("# a comment that changes no number\n" + rbm.read_text().replace('"""', '"""Reworded. ', 1))
     edit(package_copy / "drawing" / "plots.py", "def ", "def _unused() -> None:\n    pass\n\n\ndef ")
-    edit(package_copy / "workflow" / "layout.py", 'RESULTS = "results"', 'RESULTS = "elsewhere"')
+    edit(package_copy / "workflow" / "layout.py", 'figures/{name}.png', 'figures/{name}.svg')
     assert code_digest(package_copy) == before
 
 

@@ -22,9 +22,8 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from dltutorials import drawing
+from dltutorials import drawing, roll_statistics
 from dltutorials.data.midi import load_tunes
-from dltutorials.drawing import roll_statistics
 from dltutorials.drawing.plots import save_grouped_bars, save_monitor_curves, save_piano_rolls
 from dltutorials.results import rnnrbm_tutorial_trace
 

@@ -90,9 +90,13 @@ def main(doc: str, run: Callable[..., dict], summary: Callable[[dict], str], con
         parser.add_argument("hydra", nargs=argparse.REMAINDER, help="Hydra overrides, e.g. preset=quick")
         args = vars(parser.parse_args())
         overrides = args.pop("hydra")
-    # Hydra names the run's log after the job: <run folder>/<stage>.log (train.log, sample.log, music.log)
-    job_name = f"hydra.job.name={module.rpartition('.')[2]}"
-    sys.argv = [sys.argv[0], job_name, *([] if run_folder else NO_RUN_FOLDER), *overrides]
+    # Hydra names the run's log after the job: <run folder>/<stage>.log (train.log, sample.log, music.log).
+    # Hydra's parser takes its overrides as one run of positionals: ours go with the user's first one (after
+    # options such as -m), or last when there is none
+    ours = [f"hydra.job.name={module.rpartition('.')[2]}", *([] if run_folder else NO_RUN_FOLDER)]
+    first = next((k for k, token in enumerate(overrides) if "=" in token and not token.startswith("-")),
+                 len(overrides))
+    sys.argv = [sys.argv[0], *overrides[:first], *ours, *overrides[first:]]
 
     @hydra.main(config_path=str(CONFIG_DIR), config_name=config_name, version_base="1.3")
     def job(cfg: DictConfig) -> None:

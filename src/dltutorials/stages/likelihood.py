@@ -37,8 +37,8 @@ from dltutorials.data.prepare import load_split
 from dltutorials.fields import Bounds, Count
 from dltutorials.fingerprints import likelihood_settings, music_likelihood_settings
 from dltutorials.sampling import ais
+from dltutorials.training import run_folders
 from dltutorials.training.layers import layer_dir, load_layer
-from dltutorials.workflow import layout
 
 
 @dataclass(frozen=True)
@@ -234,7 +234,7 @@ def measure(cfg: DictConfig, run_dir: str | Path) -> dict:
     plain = setup.plain
     sizes = [setup.train.shape[1], *trained.model.hidden_sizes]
     below = trained.model.pretrain.get("stack_on")
-    folders = [Path(folder) for folder in layout.stack_layer_dirs(
+    folders = [Path(folder) for folder in run_folders.stack_layer_dirs(
         str(run_dir), len(sizes) - 1, OmegaConf.to_container(below) if below else None, trained.preset_name,
         trained.seed, trained.paths.results_dir)]
     layers = [setup.load(folder / "layer.pt", size) for folder, size in zip(folders, sizes)]

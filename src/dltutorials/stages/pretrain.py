@@ -25,8 +25,8 @@ from dltutorials.config import ConfigError, per_layer_settings, validate
 from dltutorials.data.datamodule import UnlabelledDataModule, load_inputs
 from dltutorials.fields import PositiveInt
 from dltutorials.fingerprints import layer_settings
+from dltutorials.training import run_folders
 from dltutorials.training.layers import encode, layer_dir, load_layer, save_codes, save_layer
-from dltutorials.workflow import layout
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def layer_sizes(cfg: DictConfig) -> list[int]:
 def layer_dirs(cfg: DictConfig) -> list[Path]:
     """Each layer's folder, 1..L: <run_dir>/layer<k>, or another run's for the layers it stacks on."""
     below = cfg.model.pretrain.get("stack_on")
-    return [Path(folder) for folder in layout.stack_layer_dirs(
+    return [Path(folder) for folder in run_folders.stack_layer_dirs(
         cfg.paths.run_dir, len(cfg.model.hidden_sizes), OmegaConf.to_container(below) if below else None,
         cfg.preset_name, cfg.seed, cfg.paths.results_dir)]
 

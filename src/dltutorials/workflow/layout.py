@@ -13,16 +13,18 @@ A *folder* is the part of ``results/<folder>`` that names a preset and a dataset
 
 from __future__ import annotations
 
-RESULTS = "results"
-# The tutorial's dataset: its results keep the paths they always had, those of any other dataset name it.
-TUTORIAL_DATASET = "mnist"
+# The paths the numerics code reads too (a stacked model's layers) are spelled in the numerics code, which may
+# not depend on the workflow: RESULTS, TUTORIAL_DATASET, dataset_folder, run_dir, stack_layer_dirs.
+from dltutorials.training.run_folders import (  # noqa: F401
+    RESULTS,
+    TUTORIAL_DATASET,
+    dataset_folder,
+    run_dir,
+    stack_layer_dirs,
+)
+
 PAPER = "paper"
 SPLITS = ("train", "valid", "test")
-
-
-def dataset_folder(dataset: str) -> str:
-    """The part of a path that names a dataset: '' for the tutorial's MNIST, '<dataset>/' otherwise."""
-    return "" if dataset == TUTORIAL_DATASET else f"{dataset}/"
 
 
 def folder(preset: str, dataset: str = TUTORIAL_DATASET) -> str:
@@ -45,11 +47,6 @@ def prepared_split(dataset: str, split: str, results: str = RESULTS) -> str:
     return f"{results}/data/{dataset}/{split}.npz"
 
 
-def run_dir(preset: str, model: str, dataset: str, seed: int | str, results: str = RESULTS) -> str:
-    """results/runs/<preset>/<model>/[<dataset>/]seed<N>: one run of an image model (paths.run_dir)."""
-    return f"{results}/runs/{preset}/{model}/{dataset_folder(dataset)}seed{seed}"
-
-
 def sweep_stack_dir(preset: str, sweep: str, dataset: str, pre: str, seed: int | str) -> str:
     """results/runs/<preset>/sweeps/<sweep>/[<dataset>/]pre<x>/seed<N>: the stack of layers one pretraining value
     of a sweep makes, which every fine-tuning value of the grid starts from (``sweep_point_dir``)."""
@@ -59,18 +56,6 @@ def sweep_stack_dir(preset: str, sweep: str, dataset: str, pre: str, seed: int |
 def sweep_point_dir(preset: str, sweep: str, dataset: str, pre: str, seed: int | str, fine: str) -> str:
     """<stack>/fine<y>: one grid point's fine-tuning."""
     return f"{sweep_stack_dir(preset, sweep, dataset, pre, seed)}/fine{fine}"
-
-
-def stack_layer_dirs(run_dir_: str, n_layers: int, stack_on: dict | None = None, preset: str = "",
-                     seed: int | str = "", results: str = RESULTS) -> list[str]:
-    """The folder of each layer 1..n_layers of the stack of ``run_dir_``: <run>/layer<k>, except, with
-    ``model.pretrain.stack_on`` ({model, data, layers}), its first ``layers``, which are that model's run's on
-    that dataset (same preset and seed): trained once, stacked on by this model."""
-    dirs = [f"{run_dir_}/layer{k}" for k in range(1, n_layers + 1)]
-    if stack_on:
-        below = run_dir(preset, stack_on["model"], stack_on["data"], seed, results)
-        dirs[:stack_on["layers"]] = [f"{below}/layer{k}" for k in range(1, stack_on["layers"] + 1)]
-    return dirs
 
 
 def hmc_run_dir(preset: str, target: str, seed: int | str, results: str = RESULTS) -> str:
