@@ -16,7 +16,7 @@ from dltutorials.config import compose
 from dltutorials.data.corpus import chorale_midi, export_corpus
 from dltutorials.data.download import DataError
 from dltutorials.data.midi import read_piano_roll
-from dltutorials.stages.data import download_dataset, prepare_dataset
+from dltutorials.stages.music_data import download_piano_rolls, prepare_piano_rolls
 
 LIMIT = 12
 # The seeded 70/15/15 rule on 12 chorales: round(0.15 * 12) = 2 valid, 2 test, the other 8 train.
@@ -33,8 +33,8 @@ def exported(tmp_path_factory) -> Path:
     """The first 12 chorales through the download and prepare stages; returns paths.data_dir."""
     data_dir = tmp_path_factory.mktemp("jsb")
     cfg = jsb_config(data_dir)
-    download_dataset(cfg)
-    prepare_dataset(cfg)
+    download_piano_rolls(cfg.data)
+    prepare_piano_rolls(cfg.data)
     return data_dir
 
 
@@ -60,7 +60,7 @@ def test_the_seeded_split_of_the_first_chorales(exported):
 
 
 def test_a_second_export_is_byte_identical(exported, tmp_path):
-    download_dataset(jsb_config(tmp_path))
+    download_piano_rolls(jsb_config(tmp_path).data)
     first, second = exported / "jsb_chorales" / "midi", tmp_path / "jsb_chorales" / "midi"
     assert (second / "SHA256SUMS").read_bytes() == (first / "SHA256SUMS").read_bytes()
     assert listing(second) == listing(first)
@@ -70,7 +70,7 @@ def test_a_second_export_is_byte_identical(exported, tmp_path):
 
 
 def test_another_seed_gives_another_split(exported, tmp_path):
-    download_dataset(jsb_config(tmp_path, "data.split.seed=1"))
+    download_piano_rolls(jsb_config(tmp_path, "data.split.seed=1").data)
     assert listing(tmp_path / "jsb_chorales" / "midi") != listing(exported / "jsb_chorales" / "midi")
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 
+import mido
 import numpy as np
 import pretty_midi
 import pytest
 
 from dltutorials.data.download import DataError
 from dltutorials.data.midi import (
+    check_frames,
     load_tunes,
     prepare_split,
     read_piano_roll,
@@ -232,3 +234,84 @@ def test_a_prepared_split_keeps_both_rolls_with_shared_offsets(tmp_path):
     shifts = np.load(tmp_path / "split.npz")["shifts"]
     for tune, tune_moved, shift in zip(plain, moved, shifts):
         np.testing.assert_array_equal(np.roll(tune, shift, axis=1), tune_moved)
+
+
+@pytest.mark.parametrize(("tonic", "mode", "shift"), [
+    (0, "major", 0), (7, "major", 5), (0, "minor", 0), (9, "minor", 3), (4, "minor", -4), (7, "minor", 5),
+    (6, "minor", -6),
+])
+def test_a_minor_tune_can_go_to_c_minor_instead(tonic, mode, shift):
+    """minor_key="C" (Boulanger-Lewandowski et al.'s preprocessing): majors to C major, minors to C minor."""
+    assert shift_to_c(tonic, mode, minor_key="C") == shift
+    assert (tonic + shift) % 12 == 0 and -6 <= shift <= 5
+
+
+def write_ticks(path, notes, tempos, resolution=480):
+    """A MIDI file written with mido from (pitch, start tick, end tick) notes and (tick, bpm) tempo changes."""
+    events = [(tick, 0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))) for tick, bpm in tempos]
+    for pitch, start, end in notes:
+        events += [(start, 2, mido.Message("note_on", note=pitch, velocity=90)),
+                   (end, 1, mido.Message("note_off", note=pitch, velocity=0))]
+    track, now = mido.MidiTrack(), 0
+    for tick, _, message in sorted(events, key=lambda event: event[:2]):
+        track.append(message.copy(time=tick - now))
+        now = tick
+    mido.MidiFile(ticks_per_beat=resolution, tracks=[track]).save(str(path))
+    return path
+
+
+# 480 ticks per quarter note; 120 bpm, then 60 bpm from beat 4 (2 s): the second half runs at half speed
+BEAT_NOTES = [
+    (60, 0, 480),       # beats 0-1
+    (62, 720, 960),     # beats 1.5-2
+    (64, 1920, 2400),   # beats 4-5, after the tempo change: 2 s to 3 s
+    (65, 2000, 2100),   # beats 4.17-4.38: inside one eighth note, no trace
+    (67, 2160, 2880),   # beats 4.5-6: 2.5 s to 4 s
+]
+
+
+@pytest.mark.parametrize(("per_quarter", "frames"), [
+    # one frame per eighth note: a note from beat a to beat b sounds in frames ceil(2a) .. ceil(2b) - 1
+    (2, {60: [0, 1], 62: [3], 64: [8, 9], 67: [9, 10, 11]}),
+    # one per quarter note: the eighth note from beat 1.5 leaves no trace either
+    (1, {60: [0], 64: [4], 67: [5]}),
+])
+def test_beat_synchronous_frames_follow_the_beat_not_the_clock(tmp_path, per_quarter, frames):
+    path = write_ticks(tmp_path / "beats.mid", BEAT_NOTES, tempos=[(0, 120), (1920, 60)])
+    expected = np.zeros((6 * per_quarter, 88), dtype=np.uint8)
+    for pitch, sounding in frames.items():
+        expected[sounding, pitch - 21] = 1
+    np.testing.assert_array_equal(read_piano_roll(path, frames_per_quarter_note=per_quarter), expected)
+    # the same file in frames of the clock (a quarter note at 120 bpm): the notes after the change move
+    assert read_piano_roll(path, dt=0.5 / per_quarter).shape[0] == 8 * per_quarter
+
+
+def test_a_prepared_split_records_its_frames_and_moves_minor_tunes_to_c_minor(tmp_path):
+    path = write_ticks(tmp_path / "e_minor.mid", [(64, 0, 960), (67, 960, 1440)], tempos=[(0, 90)])
+    midi = pretty_midi.PrettyMIDI(str(path))
+    midi.key_signature_changes = [pretty_midi.KeySignature(16, 0.0)]  # E minor
+    midi.write(str(path))
+    counts = prepare_split(tmp_path, tmp_path / "split.npz", dt=0.25, frames_per_quarter_note=2, minor_key="C")
+    assert counts == {"tunes": 1, "frames": 6, "skipped": 0}
+    with np.load(tmp_path / "split.npz") as split:
+        assert int(split["frames_per_quarter_note"]) == 2 and str(split["minor_key"]) == "C"
+        assert list(split["shifts"]) == [-4]  # E minor down to C minor (A minor would be up 5)
+        expected = np.zeros((6, 88), dtype=np.uint8)
+        expected[0:4, 64 - 21 - 4] = 1
+        expected[4:6, 67 - 21 - 4] = 1
+        np.testing.assert_array_equal(split["transposed"], expected)
+
+
+@pytest.mark.parametrize(("dt", "per_quarter", "minor_key", "message"), [
+    (0, None, "A", "dt must be a frame length in seconds > 0, got 0"),
+    (0.3, 0, "A", "frames_per_quarter_note must be null (frames of dt seconds) or a whole number"),
+    (0.3, 1.5, "A", "frames_per_quarter_note must be null"),
+    (0.3, None, "E", "minor_key must be one of ['A', 'C']"),
+])
+def test_bad_frame_settings_are_refused_naming_the_setting(tmp_path, dt, per_quarter, minor_key, message):
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        check_frames(dt, per_quarter, minor_key)
+    write_notes(tmp_path / "a.mid", [(60, 0.0, 1.0)])
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        prepare_split(tmp_path, tmp_path / "split.npz", dt, frames_per_quarter_note=per_quarter, minor_key=minor_key)
+    assert not (tmp_path / "split.npz").exists()

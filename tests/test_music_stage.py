@@ -14,12 +14,12 @@ import pytest
 import torch
 
 from dltutorials.config import ConfigError, compose, validate, validate_music
-from dltutorials.data.datamodule import TuneDataModule
+from dltutorials.data.tunes import TuneDataModule
 from dltutorials.fingerprints import music_pretraining_settings
 from dltutorials.models.rbm import RBM
 from dltutorials.models.rnnrbm import RNNRBM
-from dltutorials.stages.data import download_dataset, prepare_dataset
 from dltutorials.stages.music import evaluate_split, pretrained_rbm, run
+from dltutorials.stages.music_data import download_piano_rolls, prepare_piano_rolls
 from dltutorials.stages.music_pretrain import rbm_file
 from dltutorials.training.layers import save_layer
 
@@ -37,6 +37,8 @@ from dltutorials.training.layers import save_layer
     ("evaluation.gibbs_steps=0", "evaluation.gibbs_steps must be a positive integer, got 0"),
     ("data.note_range=[109,21]", "data.note_range must be [low, high) MIDI notes"),
     ("data.dt=0", "data.dt must be a frame length in seconds > 0, got 0"),
+    ("data.frames_per_quarter_note=0", "data.frames_per_quarter_note must be null (frames of dt seconds) or a whole"),
+    ("data.minor_key=B", "data.minor_key must be one of ['A', 'C'] (where a minor tune is moved), got 'B'"),
     ("data=mnist", "data=mnist is not a piano-roll dataset"),
     ("trainer.precision=16-mixed", "trainer.precision must be 32-true"),
 ])
@@ -63,8 +65,8 @@ def test_the_stage_reports_a_bad_setting_in_one_line(tmp_path):
 def nottingham(tmp_path_factory, shared_data):
     data_dir = tmp_path_factory.mktemp("data")
     cfg = compose(["data=nottingham", f"paths.data_dir={data_dir}", f"data.mirror={shared_data}"])
-    download_dataset(cfg)
-    prepare_dataset(cfg)
+    download_piano_rolls(cfg.data)
+    prepare_piano_rolls(cfg.data)
     return data_dir
 
 

@@ -380,6 +380,21 @@ def test_a_change_to_the_rbms_update_rule_stales_the_rows_of_the_runs_that_use_t
         "older code whose files are not kept: nothing to tell, so not current"
 
 
+def test_a_change_to_the_piano_rolls_stales_the_rnnrbms_rows_only(tmp_path, plan, package_copy):
+    """The MIDI code, the tunes' data module and their stage are the RNN-RBM's files only: the image models read
+    their data through ``stages.data`` and ``data/datamodule.py``, which do not import them."""
+    folder = tmp_path / "published"
+    made = sources(package_copy)
+    (folder / "code").mkdir(parents=True)
+    (folder / "code" / f"{digest_of(made)}.json").write_text(json.dumps({"files": file_digests(made)}))
+    for file, old, new in (("data/midi.py", "_BOUNDARY_TOLERANCE = 1e-6", "_BOUNDARY_TOLERANCE = 1e-5"),
+                           ("data/tunes.py", "shuffle=True", "shuffle=False"),
+                           ("stages/music_data.py", "for split in SPLITS:", "for split in reversed(SPLITS):")):
+        edit(package_copy / file, old, new)
+        assert judged(plan, folder, package_copy) == {**dict.fromkeys(RUNS, True), "rnnrbm": False}, file
+        edit(package_copy / file, new, old)
+
+
 def judged_without_files(plan, folder, package, made):
     today = Today(plan, folder=folder, package=package)
     return {table: today(table, pd.Series({**row, "code": made,

@@ -14,7 +14,7 @@ import pytest
 from dltutorials.config import compose
 from dltutorials.data.download import DataError
 from dltutorials.data.split_folders import download_split_folders, extract_archive, read_manifest
-from dltutorials.stages.data import download_dataset, prepare_dataset
+from dltutorials.stages.music_data import download_piano_rolls, prepare_piano_rolls
 
 COUNTS = {"train": 3, "valid": 2, "test": 1}
 
@@ -143,7 +143,7 @@ def test_every_failure_is_listed(tmp_path):
 def test_nottingham_stages_from_the_shared_mirror(tmp_path, shared_data):
     """The configured dataset end to end: the shared copy (694/170/170 tunes) through download and prepare."""
     cfg = compose(["data=nottingham", f"paths.data_dir={tmp_path}", f"data.mirror={shared_data}"])
-    download_dataset(cfg)
-    prepared = prepare_dataset(cfg)
+    download_piano_rolls(cfg.data)
+    prepared = prepare_piano_rolls(cfg.data)
     tunes = {split: len(np.load(path)["offsets"]) - 1 for split, path in prepared.items()}
     assert tunes == {"train": 694, "valid": 170, "test": 170}

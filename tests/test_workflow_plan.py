@@ -249,3 +249,12 @@ def test_a_bad_corpus_split_or_hmc_target_is_refused_before_any_job(tmp_path, mo
     with pytest.raises(ConfigError, match=r"^hmc_target=mine preset=tiny: hmc_target\.plot_dims must be two "
                                           r"different dimensions of the 5-d target \(0\.\.4\), got \[0, 5\]$"):
         plan_of(hmc_targets=["mine"]).hmc_config("mine", "tiny")
+
+
+def test_a_piano_roll_preparation_depends_on_its_frames():
+    """The prepare rule's params name the frame settings, so beat-synchronous frames (data=nottingham_beats) or
+    another minor key prepare the splits again."""
+    plan = plan_of(models=["rnnrbm", "rnnrbm_nottingham_beats"])
+    assert yaml.safe_load(plan.preparation_settings("nottingham_beats")) == {
+        "dt": 0.25, "note_range": [21, 109], "skip_bad_files": False, "frames_per_quarter_note": 2, "minor_key": "C"}
+    assert yaml.safe_load(plan.preparation_settings("nottingham"))["frames_per_quarter_note"] is None

@@ -384,6 +384,7 @@ def check_schedule(key: str, schedule: Any) -> None:
 
 def validate_music(cfg: DictConfig) -> dict:
     """Resolve and check an RNN-RBM run (``conf/rnnrbm.yaml``); returns the plain dict. Raises ConfigError."""
+    from dltutorials.data.midi import check_frames
     from dltutorials.stages.music import Evaluation, Generation, MusicTraining
     from dltutorials.stages.music_pretrain import RBMPretraining
 
@@ -397,8 +398,10 @@ def validate_music(cfg: DictConfig) -> dict:
             and 0 <= note_range[0] < note_range[1] <= 128):
         raise ConfigError(f"data.note_range must be [low, high) MIDI notes with 0 <= low < high <= 128, "
                           f"got {note_range!r}")
-    if not _is_number(data.get("dt")) or data["dt"] <= 0:
-        raise ConfigError(f"data.dt must be a frame length in seconds > 0, got {data.get('dt')!r}")
+    try:
+        check_frames(data.get("dt"), data.get("frames_per_quarter_note"), data.get("minor_key"))
+    except ValueError as error:
+        raise ConfigError(f"data.{error}") from None
     for name in ("transposed", "skip_bad_files"):
         if not isinstance(data.get(name), bool):
             raise ConfigError(f"data.{name} must be true or false, got {data.get(name)!r}")

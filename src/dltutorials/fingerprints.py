@@ -92,7 +92,8 @@ def sampling_settings(plain: dict) -> dict:
 
 
 def _piano_rolls(plain: dict) -> dict:
-    return {key: plain["data"].get(key) for key in ("name", "dt", "note_range", "skip_bad_files", "transposed")}
+    return {key: plain["data"].get(key) for key in ("name", "dt", "note_range", "skip_bad_files", "transposed",
+                                                     "frames_per_quarter_note", "minor_key")}
 
 
 def music_settings(plain: dict) -> dict:

@@ -63,7 +63,7 @@ CODE = "code"  # published/code/<digest>.json: the numerics files of the code th
 # The stages that make a kept row's numbers, by the kind of its table; with the classes its settings name
 # (``_target_``), they are where the code a row depends on is looked for (``Today.files_of``).
 SAMPLER_STAGES = ["stages.sample"]
-MUSIC_STAGES = ["stages.data", "stages.music_pretrain", "stages.music"]
+MUSIC_STAGES = ["stages.music_data", "stages.music_pretrain", "stages.music"]
 IMAGE_STAGES = ["stages.data", "stages.train"]
 PRETRAINING_STAGE = "stages.pretrain"  # for a model with pretrained layers, and a pretraining-only model's rows
 

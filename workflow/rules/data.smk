@@ -1,6 +1,7 @@
 # Dataset download (mirrors, SHA-256) and preparation into per-split .npz files: images (MNIST) from a
-# gzipped pickle, piano rolls from a folder of MIDI files; binarised images (mnist_binarized) drawn from
-# another dataset's prepared splits. Every one is `python -m dltutorials.stages.data <step> data=<name>`.
+# gzipped pickle, `python -m dltutorials.stages.data <step> data=<name>`; binarised images (mnist_binarized)
+# drawn from another dataset's prepared splits; piano rolls from a folder of MIDI files,
+# `python -m dltutorials.stages.music_data <step> data=<name>`.
 
 
 rule download:
@@ -27,24 +28,38 @@ rule download_piano_rolls:
         "results/logs/download_{dataset}.log",
     localrule: True  # needs the network (or a package's corpus): on a cluster, run on the login node
     shell:
-        "{MIRROR_ENV}{PYTHON} -m dltutorials.stages.data download data={wildcards.dataset} > {log} 2>&1"
+        "{MIRROR_ENV}{PYTHON} -m dltutorials.stages.music_data download data={wildcards.dataset} > {log} 2>&1"
 
 
-# Images from their download, piano rolls from their folder of MIDI files.
 rule prepare:
     wildcard_constraints:
-        dataset=alternatives([*plan.downloaded_image_datasets, *plan.piano_roll_datasets]),
+        dataset=alternatives(plan.downloaded_image_datasets),
     input:
         lambda w: plan.downloaded(w.dataset),
     output:
         expand("results/data/{{dataset}}/{split}.npz", split=layout.SPLITS),
-    params:
-        settings=lambda w: plan.preparation_settings(w.dataset),
     log:
         "results/logs/prepare_{dataset}.log",
     localrule: True
     shell:
         "{PYTHON} -m dltutorials.stages.data prepare data={wildcards.dataset} > {log} 2>&1"
+
+
+rule prepare_piano_rolls:
+    wildcard_constraints:
+        dataset=alternatives(plan.piano_roll_datasets),
+    input:
+        lambda w: plan.downloaded(w.dataset),
+    output:
+        expand("results/data/{{dataset}}/{split}.npz", split=layout.SPLITS),
+    params:
+        # the frames: their length or beat, the notes, the key a transposed tune moves to
+        settings=lambda w: plan.preparation_settings(w.dataset),
+    log:
+        "results/logs/prepare_{dataset}.log",
+    localrule: True
+    shell:
+        "{PYTHON} -m dltutorials.stages.music_data prepare data={wildcards.dataset} > {log} 2>&1"
 
 
 rule binarize:

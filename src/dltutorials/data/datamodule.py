@@ -24,7 +24,6 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from dltutorials.data.midi import load_tunes
 from dltutorials.data.prepare import load_split
 from dltutorials.fields import PositiveInt, check_arguments
 
@@ -173,35 +172,3 @@ class UnlabelledDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         bounds = chunk_bounds(self.n_train_batches, self.n_train_batches, self.updates_per_step)
         return DataLoader(MinibatchChunks((self.x,), self.batch_size, bounds), batch_size=None, shuffle=False)
-
-
-class TuneDataModule(L.LightningDataModule):
-    """Piano-roll tunes of a prepared split (``data/midi.py``), one tune per training step; with
-    ``transposed``, every tune moved to C major / A minor (section 12.4's preprocessing).
-
-    The tutorial's ``train`` shuffles the list of tunes every epoch and walks
-    each tune in order; here the DataLoader's shuffle does the first (from the
-    seeded global generator) and the model's ``training_step`` the second.
-    """
-
-    def __init__(self, data_dir: str | Path, train_subset: int | None = None, transposed: bool = False) -> None:
-        super().__init__()
-        self.data_dir, self.train_subset, self.transposed = Path(data_dir), train_subset, transposed
-        self.tunes: dict[str, list[Tensor]] = {}
-
-    def split(self, name: str, subset: int | None = None) -> list[Tensor]:
-        """The tunes of a split as float32 (n_frames, n_notes) tensors; the first ``subset`` only if given."""
-        if name not in self.tunes:
-            path = self.data_dir / f"{name}.npz"
-            if not path.is_file():
-                raise FileNotFoundError(f"{path}: prepared split not found; make it with: snakemake --cores 1 {path}")
-            self.tunes[name] = [torch.from_numpy(tune.astype(np.float32)) for tune in load_tunes(path, self.transposed)]
-        return self.tunes[name][:subset]
-
-    def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.training_tunes, batch_size=None, shuffle=True)
-
-    @property
-    def training_tunes(self) -> list[Tensor]:
-        """The tunes training sees (the first ``train_subset`` when set)."""
-        return self.split("train", self.train_subset)

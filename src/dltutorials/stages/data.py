@@ -1,8 +1,11 @@
-"""Dataset stages: ``python -m dltutorials.stages.data {download,prepare,binarize} [overrides...]``.
+"""Image dataset stages: ``python -m dltutorials.stages.data {download,prepare,binarize} [overrides...]``.
 
     python -m dltutorials.stages.data download data=mnist
     python -m dltutorials.stages.data prepare data=mnist paths.data_dir=results/data
     python -m dltutorials.stages.data binarize data=mnist_binarized   # from mnist's prepared splits
+
+Piano rolls (data=nottingham) are ``stages.music_data``'s, so that the image models' results do not depend on
+the MIDI code.
 """
 
 from __future__ import annotations
@@ -15,12 +18,9 @@ from omegaconf import DictConfig
 from dltutorials import stages
 from dltutorials.atomic import write_json
 from dltutorials.config import ConfigError
-from dltutorials.data.corpus import export_corpus
 from dltutorials.data.download import DataError, candidate_urls, fetch, sha256_of
 from dltutorials.data.idx import IDX_FILES, build_from_idx, pickle_matches
-from dltutorials.data.midi import prepare_split
 from dltutorials.data.prepare import binarize_splits, prepare_pickle
-from dltutorials.data.split_folders import SPLITS, download_split_folders
 
 
 def source_file(raw_file: Path) -> Path:
@@ -59,30 +59,12 @@ def _from_idx(data: DictConfig, raw_file: Path, pickle_error: DataError) -> list
         raise DataError(f"{pickle_error}; IDX fallback failed: {idx_error}") from idx_error
 
 
-def download_piano_rolls(data: DictConfig) -> Path:
-    """Fetch the MIDI split folders into ``data.raw_dir``: from the mirror folder if set, else the archive URLs;
-    for a dataset with a ``corpus`` section (the Bach chorales), export them from the music21 corpus instead."""
-    if data.get("corpus") is not None:
-        source = export_corpus(Path(data.raw_dir), **data.corpus, split=data.split,
-                               skip_bad_files=data.skip_bad_files)
-    else:
-        mirror = candidate_urls([], data.mirror, data.mirror_path)
-        source = download_split_folders(list(data.urls), data.sha256, Path(data.raw_dir), suffix=".mid",
-                                        expected=data.archive_tunes, mirror_url=mirror[0] if mirror else None,
-                                        manifest_sha256=data.manifest_sha256)
-    print(f"{data.raw_dir}: source {source['source']}")
-    return Path(data.raw_dir)
-
-
-def prepare_piano_rolls(data: DictConfig) -> dict[str, Path]:
-    """One ``<prepared_dir>/<split>.npz`` of piano rolls per split folder of ``data.raw_dir``."""
-    outputs = {}
-    for split in SPLITS:
-        outputs[split] = Path(data.prepared_dir) / f"{split}.npz"
-        counts = prepare_split(Path(data.raw_dir) / split, outputs[split], data.dt, tuple(data.note_range),
-                               data.skip_bad_files)
-        print(f"{split}: {counts['tunes']} tunes, {counts['frames']} frames, {counts['skipped']} skipped")
-    return outputs
+def _images(cfg: DictConfig, step: str) -> DictConfig:
+    """``cfg.data``, an image dataset; a piano-roll dataset is refused with the stage that takes it."""
+    if cfg.data.get("kind") == "piano_roll":
+        raise ConfigError(f"data={cfg.data.name} is a piano-roll dataset: "
+                          f"python -m dltutorials.stages.music_data {step} data={cfg.data.name}")
+    return cfg.data
 
 
 def download_dataset(cfg: DictConfig) -> Path:
@@ -91,9 +73,7 @@ def download_dataset(cfg: DictConfig) -> Path:
     An existing good file is kept. The source used is printed (the rule's log) and written to
     ``<raw_file>.source.json`` so a user can see where the data came from.
     """
-    data = cfg.data
-    if data.kind == "piano_roll":
-        return download_piano_rolls(data)
+    data = _images(cfg, "download")
     raw_file = Path(data.raw_file)
     if _is_present(raw_file, data):
         print(f"{raw_file}: already present and verified, not downloaded again")
@@ -113,9 +93,7 @@ def download_dataset(cfg: DictConfig) -> Path:
 
 def prepare_dataset(cfg: DictConfig) -> dict[str, Path]:
     """Check the raw file and write ``<prepared_dir>/{train,valid,test}.npz``."""
-    data = cfg.data
-    if data.kind == "piano_roll":
-        return prepare_piano_rolls(data)
+    data = _images(cfg, "prepare")
     return prepare_pickle(Path(data.raw_file), Path(data.prepared_dir), dict(data.sizes),
                           data.n_features, data.n_classes)
 

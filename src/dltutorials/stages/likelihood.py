@@ -322,7 +322,7 @@ def measure_frames(cfg: DictConfig, run_dir: str | Path) -> dict:
     shorter schedule of ``rnnrbm``), the frames advancing together; the expected accuracy from the same runs,
     checked by Gibbs chains; the baselines (``music_baselines``) on the same frames under ``baselines``. Writes
     and returns ``likelihood.json``."""
-    from dltutorials.data.datamodule import TuneDataModule
+    from dltutorials.data.tunes import TuneDataModule
     from dltutorials.models import music_baselines
     from dltutorials.models.rnnrbm import RNNRBM
     from dltutorials.sampling import frame_marginals

@@ -27,8 +27,8 @@ from omegaconf import DictConfig
 from dltutorials import stages
 from dltutorials.atomic import atomic_path
 from dltutorials.config import ConfigError, validate_music
-from dltutorials.data.datamodule import TuneDataModule
 from dltutorials.data.midi import write_midi
+from dltutorials.data.tunes import TuneDataModule
 from dltutorials.fields import Count
 from dltutorials.fingerprints import differences, music_pretraining_settings, music_settings
 from dltutorials.models.rnnrbm import RNNRBM

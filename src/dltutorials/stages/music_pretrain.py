@@ -21,7 +21,8 @@ from omegaconf import DictConfig
 
 from dltutorials import stages
 from dltutorials.config import ConfigError, validate_music
-from dltutorials.data.datamodule import TuneDataModule, UnlabelledDataModule
+from dltutorials.data.datamodule import UnlabelledDataModule
+from dltutorials.data.tunes import TuneDataModule
 from dltutorials.fields import PositiveFloat, PositiveInt
 from dltutorials.fingerprints import music_pretraining_settings
 from dltutorials.models.rbm import RBM

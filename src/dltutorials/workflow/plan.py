@@ -227,10 +227,9 @@ class Plan:
         return f"{layout.RESULTS}/data/{dataset}/{dataset}.pkl.gz"
 
     def preparation_settings(self, dataset: str) -> str:
-        """The settings a dataset's preparation depends on beyond its download: the piano rolls' frames."""
-        if dataset in self.piano_roll_datasets:
-            return self.music_data_settings(dataset, ("dt", "note_range", "skip_bad_files"))
-        return ""
+        """The settings a piano-roll dataset's preparation depends on beyond its download: its frames."""
+        return self.music_data_settings(dataset, ("dt", "note_range", "skip_bad_files", "frames_per_quarter_note",
+                                                  "minor_key"))
 
     # -- jobs' resources ---------------------------------------------------------------------------------------
 
