@@ -174,3 +174,17 @@ def test_a_pretrained_rbm_made_with_other_settings_is_refused(tmp_path):
     save_layer(rbm_file(run_dir), rbm, {"class": "RBM", "pretrain_seconds": 1.0,
                                         "fingerprint": music_pretraining_settings(plain)})
     assert torch.equal(pretrained_rbm(plain, run_dir).weight, rbm.weight.detach())
+
+
+def test_each_data_stage_refuses_the_other_kind_naming_the_stage_to_use(tmp_path):
+    """Piano rolls are stages.music_data's, images stages.data's (so the image results do not depend on MIDI code)."""
+    from dltutorials.stages import music_data
+    from dltutorials.stages.data import prepare_dataset
+
+    with pytest.raises(ConfigError, match=re.escape("data=nottingham is a piano-roll dataset: "
+                                                    "python -m dltutorials.stages.music_data prepare data=nottingham")):
+        prepare_dataset(compose(["data=nottingham", f"paths.data_dir={tmp_path}"]))
+    with pytest.raises(ConfigError, match=re.escape("data=mnist is not a piano-roll dataset: "
+                                                    "python -m dltutorials.stages.data download data=mnist")):
+        music_data.run(compose(["data=mnist", f"paths.data_dir={tmp_path}"]), None, "download")
+    assert not any(tmp_path.iterdir()), "nothing written"
