@@ -119,9 +119,9 @@ def test_a_one_layer_dbn_bound_is_the_rbm_log_probability():
         ais.mean_log_probability(data, *rbm, log_z=log_z), abs=1e-9)
 
 
-def test_the_dbn_bound_is_below_the_exact_log_probability_and_estimates_the_exact_bound():
-    """A 9-7-5 DBN small enough to sum over: its exact log p(v) and its exact bound (the expectation over every
-    h1 under Q), with neither computed by the code under test beyond the free energy's formula."""
+def small_dbn():
+    """A 9-7-5 DBN small enough to sum over, some visible states, their exact log p(v) and their exact bound (the
+    expectation over every h1 under Q), and the top RBM's log Z, with none computed by the code under test."""
     bottom, top = random_rbm(9, 7, scale=1.5, seed=9), random_rbm(7, 5, scale=1.5, seed=10)
     (w1, b1, c1), (w2, b2, c2) = bottom, top
     v, h1, h2 = every_state(9)[::11], every_state(7), every_state(5)
@@ -135,10 +135,28 @@ def test_the_dbn_bound_is_below_the_exact_log_probability_and_estimates_the_exac
     log_q = (h1[None] * q[:, None].log() + (1 - h1[None]) * (-q[:, None]).log1p()).sum(-1)  # (v, h1)
     exact_bound = (log_q.exp() * (log_p_v_given_h1 + log_top - log_q)).sum(dim=1)
     log_z_top = float(torch.logsumexp(top_joint.flatten(), dim=0))
+    return bottom, top, v, exact, exact_bound, log_z_top
+
+
+def test_the_dbn_bound_is_below_the_exact_log_probability_and_estimates_the_exact_bound():
+    bottom, top, v, exact, exact_bound, log_z_top = small_dbn()
     estimate = ais.dbn_log_probability_bound(v, [bottom, top], log_z_top, n_samples=4000,
                                              generator=torch.Generator().manual_seed(11))
     assert float(exact_bound.mean()) < float(exact.mean())
     assert estimate == pytest.approx(float(exact_bound.mean()), abs=0.05)
+
+
+def test_raise_on_the_top_rbm_of_posterior_draws_estimates_the_exact_bound():
+    """The DBN row's second estimate: RAISE's log p of the top RBM, at draws of h1 from Q, in place of -F - log Z."""
+    bottom, top, v, _, exact_bound, _ = small_dbn()
+    n_draws = 1000
+    states, log_ratio = ais.dbn_posterior_draws(v.repeat(n_draws, 1), [bottom],
+                                                generator=torch.Generator().manual_seed(23))
+    assert states.shape == (n_draws * len(v), 7) and log_ratio.dtype == torch.float64
+    log_p_top = ais.raise_log_probabilities(states, *top, torch.zeros(7, dtype=torch.float64),
+                                            ais.inverse_temperatures(((1.0, 1e-3),)),
+                                            generator=torch.Generator().manual_seed(24))
+    assert float((log_ratio + log_p_top).mean()) == pytest.approx(float(exact_bound.mean()), abs=0.05)
 
 
 def test_rbms_sharing_their_weights_are_estimated_together_each_within_its_own_error():

@@ -64,7 +64,7 @@ def test_the_table_has_a_row_per_rbm_with_ais_beside_the_exact_log_z(likelihood_
     minus_free_energy = v @ b + np.logaddexp(0, v @ w.T + c).sum(axis=1)
     assert small.exact_test_log_prob == pytest.approx(minus_free_energy.mean() - small.exact_log_z, abs=1e-3)
     # RAISE on the first 50 test digits, beside AIS and the exact sum on the same digits
-    assert small.raise_digits == 50 and tutorial.raise_digits == 50 and np.isnan(dbn.raise_digits)
+    assert small.raise_digits == 50 and tutorial.raise_digits == 50 and dbn.raise_digits == 50
     assert small.ais_test_log_prob_subset == pytest.approx(minus_free_energy[:50].mean() - small.log_z, abs=1e-3)
     assert small.exact_test_log_prob_subset == pytest.approx(minus_free_energy[:50].mean() - small.exact_log_z,
                                                              abs=1e-3)
@@ -73,6 +73,11 @@ def test_the_table_has_a_row_per_rbm_with_ais_beside_the_exact_log_z(likelihood_
     assert np.isnan(tutorial.exact_log_z), "64 hidden units are beyond the tiny preset's exact_max_hidden"
     # the DBN's top RBM (64-12) is summed exactly too: AIS from the base rates of the codes below it holds it
     assert dbn.log_z_low <= dbn.exact_log_z <= dbn.log_z_high
+    # and RAISE on it, at one draw of the codes per digit from the posterior, within a nat of the exact bound on
+    # those draws (the bound of the full row is on every test digit, from ten draws each)
+    assert abs(dbn.raise_test_log_prob - dbn.exact_test_log_prob_subset) < 1.0
+    assert dbn.ais_test_log_prob_subset - dbn.exact_test_log_prob_subset == pytest.approx(
+        dbn.test_log_prob - dbn.exact_test_log_prob, abs=2e-4)
     for row in (small, tutorial, dbn):
         # a probability of a 784-pixel image: below 1, and above the uniform distribution's 2^-784
         assert -784 * np.log(2) < row.test_log_prob < 0 and -784 * np.log(2) < row.train_log_prob < 0

@@ -304,17 +304,29 @@ def dbn_log_probability_bound(data: Tensor, layers: list[tuple[Tensor, Tensor, T
     *directed, top = [tuple(t.detach() for t in layer) for layer in layers]
     total = 0.0
     for batch in data.split(batch_size):
-        below = batch.to(top[0]).repeat(n_samples, 1)  # every example n_samples times
-        log_ratio = torch.zeros(len(below), dtype=torch.float64, device=below.device)
-        for weight, visible_bias, hidden_bias in directed:
-            up = F.linear(below, weight, hidden_bias)  # Q(h | below) = sigm(up)
-            h = _draw(torch.sigmoid(up), generator)
-            down = torch.addmm(visible_bias, h, weight)  # p(below | h) = sigm(down)
-            log_ratio += (_bernoulli_log_likelihood(below, down) - _bernoulli_log_likelihood(h, up)).double()
-            below = h
-        log_ratio -= free_energy(below, *top).double()
+        # every example n_samples times
+        states, log_ratio = dbn_posterior_draws(batch.to(top[0]).repeat(n_samples, 1), directed, generator)
+        log_ratio -= free_energy(states, *top).double()
         total += float(log_ratio.sum()) / n_samples
     return total / len(data) - log_z_top
+
+
+def dbn_posterior_draws(data: Tensor, directed: list[tuple[Tensor, Tensor, Tensor]],
+                        generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    """One draw of a DBN's hidden layers per row of ``data`` from the approximate posterior Q, up the ``directed``
+    layers (each (weight, visible_bias, hidden_bias), bottom up): the states h_(L-1) that the top RBM sees, and
+    per row log p(v | h_1) + ... + log p(h_(L-2) | h_(L-1)) - log Q(h | v) (float64). With the top RBM's log
+    p(h_(L-1)) added, its mean over draws is the bound of ``dbn_log_probability_bound``: with AIS's log Z there,
+    -F_top - log Z_top; or RAISE's log p of the top RBM, from the other side."""
+    below = data
+    log_ratio = torch.zeros(len(below), dtype=torch.float64, device=below.device)
+    for weight, visible_bias, hidden_bias in directed:
+        up = F.linear(below, weight, hidden_bias)  # Q(h | below) = sigm(up)
+        h = _draw(torch.sigmoid(up), generator)
+        down = torch.addmm(visible_bias, h, weight)  # p(below | h) = sigm(down)
+        log_ratio += (_bernoulli_log_likelihood(below, down) - _bernoulli_log_likelihood(h, up)).double()
+        below = h
+    return below, log_ratio
 
 
 def _bernoulli_log_likelihood(x: Tensor, logits: Tensor) -> Tensor:

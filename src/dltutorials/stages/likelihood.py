@@ -183,19 +183,26 @@ class Measure:
                    for split, data in (("test", self.test), ("train", self.train))},
                 "n_temperatures": temperatures, "ais_seconds": round(result.seconds, 2)}
 
-    def reverse_estimate(self, layer, log_z: float) -> dict:
+    def reverse_estimate(self, layers: list, below: torch.Tensor, log_z: float) -> dict:
         """RAISE's average log p(v) over the first ``reverse_ais.n_digits`` test digits, beside AIS's on the same
-        digits (``log_z``): the two sides of the estimate, through the same temperatures."""
+        digits (``log_z``): the two sides of the estimate, through the same temperatures, from the base-rate
+        model of ``below`` (what the top RBM models). For a stack, one draw of its hidden layers per digit from
+        the approximate posterior, and both sides are the variational bound on those draws, RAISE's with its
+        estimate of the top RBM's log p in place of -F_top - log Z_top."""
         settings = self.plain["reverse_ais"]
         digits = self.test[:settings["n_digits"]].to(self.device)
-        base_bias = ais.base_rate_biases(self.train, self.plain["ais"]["base_rate_smoothing"]).to(self.device)
+        *directed, top = [layer.rbm for layer in layers]
+        states, log_ratio = ais.dbn_posterior_draws(
+            digits, directed, torch.Generator(self.device).manual_seed(self.plain["ais"]["seed"] + 2))
+        base_bias = ais.base_rate_biases(below, self.plain["ais"]["base_rate_smoothing"]).to(self.device)
         generator = torch.Generator(self.device).manual_seed(self.plain["ais"]["seed"])
         start = time.perf_counter()
-        log_p = ais.raise_log_probabilities(digits, *layer.rbm, base_bias,
+        log_p = ais.raise_log_probabilities(states, *top, base_bias,
                                             ais.inverse_temperatures(self.plain["ais"]["schedule"]),
                                             settings["n_chains"], generator)
-        return {"raise_digits": len(digits), "raise_test_log_prob": round(float(log_p.mean()), 4),
-                "ais_test_log_prob_subset": round(ais.mean_log_probability(digits, *layer.rbm, log_z=log_z), 4),
+        return {"raise_digits": len(digits), "raise_test_log_prob": round(float((log_ratio + log_p).mean()), 4),
+                "ais_test_log_prob_subset": round(ais.mean_log_probability(states, *top, log_z=log_z)
+                                                  + float(log_ratio.mean()), 4),
                 "raise_seconds": round(time.perf_counter() - start, 2)}
 
     def estimate_stack(self, layers: list, below: torch.Tensor) -> dict:
@@ -240,10 +247,12 @@ def measure(cfg: DictConfig, run_dir: str | Path) -> dict:
     layers = [setup.load(folder / "layer.pt", size) for folder, size in zip(folders, sizes)]
     top = layers[-1]
     if len(layers) == 1:
+        below = setup.train
         estimate = setup.estimate(top, plain["ais"]["schedule"])
-        estimate.update(setup.reverse_estimate(top, estimate["log_z"]))
     else:  # the top RBM models the codes of the layers below: their mean activations on the training digits
-        estimate = setup.estimate_stack(layers, torch.from_numpy(np.load(folders[-2] / "codes.npy")))
+        below = torch.from_numpy(np.load(folders[-2] / "codes.npy"))
+        estimate = setup.estimate_stack(layers, below)
+    estimate.update(setup.reverse_estimate(layers, below, estimate["log_z"]))
     n_hidden = top.rbm[0].shape[0]
     reported = (plain.get("reported") or {}).get(trained.model.name) or {}
     row = {
