@@ -358,11 +358,11 @@ def measure_frames(cfg: DictConfig, run_dir: str | Path) -> dict:
     row = {"model": "rnnrbm", "dataset": trained.data.name, "variant": trained.variant, "seed": trained.seed,
            "preset": trained.preset_name, "n_hidden": model.n_hidden, "n_runs": settings["n_runs"],
            "n_temperatures": len(betas) - 1, "paper_log_likelihood_per_frame": settings.get("reported")}
+    measured_tunes = {split: tunes.split(split, settings["eval_subset"]) for split in ("valid", "test")}
     start, accuracy_seconds = time.perf_counter(), 0.0
-    for split in ("valid", "test"):
+    for split, split_tunes in measured_tunes.items():
         with torch.no_grad():
-            frames = [(tune, *model.recurrence(tune.to(device))[1:])
-                      for tune in tunes.split(split, settings["eval_subset"])]
+            frames = [(tune, *model.recurrence(tune.to(device))[1:]) for tune in split_tunes]
             v, visible_biases, hidden_biases = (torch.cat(parts).to(device) for parts in zip(*frames))
             free = model.free_energy(v, visible_biases, hidden_biases).double()
             bands, weighted, replicates, effective_runs = [], frame_marginals.ExpectedAccuracy(), None, []
@@ -388,7 +388,7 @@ def measure_frames(cfg: DictConfig, run_dir: str | Path) -> dict:
         accuracy_start = time.perf_counter()
         with torch.no_grad():
             estimate = frame_marginals.estimate_expected_accuracy(
-                model, [tune.to(device) for tune in tunes.split(split, settings["eval_subset"])],
+                model, [tune.to(device) for tune in split_tunes],
                 note_frequencies=training_frames.mean(dim=0).to(device), starts=accuracy["starts"],
                 n_chains=accuracy["n_chains"], n_steps=accuracy["n_steps"], burn_in=accuracy["burn_in"],
                 generator=accuracy_generator)
@@ -411,7 +411,7 @@ def measure_frames(cfg: DictConfig, run_dir: str | Path) -> dict:
     row["key"] = "transposed" if trained.data.transposed else "original"
     row["baselines"] = music_baselines.baseline_rows(
         [tune.numpy() for tune in tunes.split("train")],
-        {split: [tune.numpy() for tune in tunes.split(split, settings["eval_subset"])] for split in ("valid", "test")})
+        {split: [tune.numpy() for tune in split_tunes] for split, split_tunes in measured_tunes.items()})
     row.update({"accuracy_chains": accuracy["n_chains"], "accuracy_steps": accuracy["n_steps"],
                 "accuracy_burn_in": accuracy["burn_in"], "accuracy_seconds": round(accuracy_seconds, 2)})
     row.update({"ais_seconds": round(time.perf_counter() - start - accuracy_seconds, 2), "device": str(device),
