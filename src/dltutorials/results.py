@@ -92,10 +92,10 @@ def pretraining_rows(run_dir: Path, model: str, preset: str, seed: int, dataset:
 MUSIC_RUN_KEYS = ("model", "preset", "seed", "dataset", "variant", "baselines")
 
 
-def music_rows(run_dir: Path) -> list[dict]:
+def music_rows(run_dir: Path, likelihood: dict | None) -> list[dict]:
     """An RNN-RBM run: one row per epoch (the training monitor, seconds, the tutorial's value where it printed
     one), then the run's final row (metrics.json: valid and test monitor and one sample's accuracy, times) with,
-    where the run was measured (``likelihood.json`` beside it), the log-likelihood per frame and the expected
+    where the run was measured (``likelihood``, its ``likelihood.json``), the log-likelihood per frame and the expected
     accuracy on whole tunes; what both files name (provenance, device, frames: the likelihood measures whole
     tunes, the monitor subsequences) comes from the measurement as likelihood_<name>."""
     final = json.loads((run_dir / "metrics.json").read_text())
@@ -106,24 +106,18 @@ def music_rows(run_dir: Path) -> list[dict]:
              **run_provenance(final)}
             for epoch in epochs.itertuples()]
     final = {**final, "row": "final", "epoch": final["epochs"]}
-    measured = run_dir / "likelihood.json"
-    if measured.is_file():
-        likelihood = json.loads(measured.read_text())
+    if likelihood is not None:
         final.update({(f"likelihood_{key}" if key in PROVENANCE or key in final else key): value
                       for key, value in likelihood.items() if key not in MUSIC_RUN_KEYS})
     return [*rows, final]
 
 
-def music_baseline_rows(run_dirs: list[Path]) -> list[dict]:
-    """The baselines measured beside the RNN-RBM runs (``likelihood.json``'s ``baselines``), one row per baseline,
-    dataset and key (the original one, or C major / A minor for a transposed variant), valid and test side by
-    side in the model rows' columns: the same frames give the same row, so it appears once."""
+def music_baseline_rows(measured: list[dict]) -> list[dict]:
+    """The baselines measured beside the RNN-RBM runs (their ``likelihood.json``'s ``baselines``), one row per
+    baseline, dataset and key (the original one, or C major / A minor for a transposed variant), valid and test
+    side by side in the model rows' columns: the same frames give the same row, so it appears once."""
     rows = {}
-    for run_dir in run_dirs:
-        measured = run_dir / "likelihood.json"
-        if not measured.is_file():
-            continue
-        likelihood = json.loads(measured.read_text())
+    for likelihood in measured:
         for baseline in likelihood.get("baselines", []):
             key = (likelihood["dataset"], likelihood["key"], baseline["baseline"])
             row = rows.setdefault(key, {"model": "baseline", "preset": likelihood["preset"], "dataset": key[0],
@@ -145,16 +139,18 @@ def write_table(runs: list[dict], output: str | Path) -> pd.DataFrame:
     """
     if not runs:
         raise ValueError(f"no runs to tabulate for {output}")
-    rows = []
+    rows, measured_music = [], []
     for run in runs:
         run_dir = Path(run["run_dir"])
-        if run["model"] == "rnnrbm":
-            rows.extend(music_rows(run_dir))
+        if run["model"] == "rnnrbm":  # its likelihood.json, where measured, gives columns and baseline rows
+            likelihood = run_dir / "likelihood.json"
+            measured_music.append(json.loads(likelihood.read_text()) if likelihood.is_file() else None)
+            rows.extend(music_rows(run_dir, measured_music[-1]))
         elif (run_dir / "metrics.json").is_file():
             rows.append(json.loads((run_dir / "metrics.json").read_text()))
         else:
             rows.extend(pretraining_rows(run_dir, run["model"], run["preset"], run["seed"], run["dataset"]))
-    rows.extend(music_baseline_rows([Path(run["run_dir"]) for run in runs if run["model"] == "rnnrbm"]))
+    rows.extend(music_baseline_rows([likelihood for likelihood in measured_music if likelihood is not None]))
     table = pd.json_normalize(rows)  # nested dicts (versions, settings) become versions.torch, ...
     for column in ("seed", "epoch"):  # integers beside the baselines' empty cells, not 1234.0
         if column in table.columns:

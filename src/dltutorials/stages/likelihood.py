@@ -166,27 +166,30 @@ class Measure:
         return SimpleNamespace(info=layer.info, rbm=tuple(getattr(layer, name).to(self.device, torch.float32)
                                                           for name in ("weight", "visible_bias", "hidden_bias")))
 
-    def log_partition(self, rbm: tuple, schedule: list, below: torch.Tensor) -> tuple[ais.AISEstimate, int]:
-        """AIS's estimate of log Z, from the base-rate model of ``below`` (what the RBM models: the training
-        digits, or their codes under the layers below it); and the number of temperatures."""
+    def base_rate(self, below: torch.Tensor) -> torch.Tensor:
+        """The visible biases of the base-rate model of ``below`` (what an RBM models: the training digits, or
+        their codes under the layers below it), where AIS and RAISE both start and end."""
+        return ais.base_rate_biases(below, self.plain["ais"]["base_rate_smoothing"]).to(self.device)
+
+    def log_partition(self, rbm: tuple, schedule: list, base_bias: torch.Tensor) -> tuple[ais.AISEstimate, int]:
+        """AIS's estimate of log Z from the base-rate model's biases, and the number of temperatures."""
         betas = ais.inverse_temperatures(schedule)
-        base_bias = ais.base_rate_biases(below, self.plain["ais"]["base_rate_smoothing"]).to(self.device)
         generator = torch.Generator(self.device).manual_seed(self.plain["ais"]["seed"])
         return ais.ais_log_partition(*rbm, base_bias, betas, self.plain["ais"]["n_runs"], generator), len(betas) - 1
 
-    def estimate(self, layer, schedule: list) -> dict:
+    def estimate(self, layer, schedule: list, base_bias: torch.Tensor) -> dict:
         """One RBM on the digits: AIS's log Z with its band, and the average test and training log p(v)."""
-        result, temperatures = self.log_partition(layer.rbm, schedule, self.train)
+        result, temperatures = self.log_partition(layer.rbm, schedule, base_bias)
         return {**_band(result),
                 **{f"{split}_log_prob": round(ais.mean_log_probability(data.to(self.device), *layer.rbm,
                                                                        log_z=result.log_z), 4)
                    for split, data in (("test", self.test), ("train", self.train))},
                 "n_temperatures": temperatures, "ais_seconds": round(result.seconds, 2)}
 
-    def reverse_estimate(self, layers: list, below: torch.Tensor, log_z: float) -> dict:
+    def reverse_estimate(self, layers: list, base_bias: torch.Tensor, log_z: float) -> dict:
         """RAISE's average log p(v) over the first ``reverse_ais.n_digits`` test digits, beside AIS's on the same
-        digits (``log_z``): the two sides of the estimate, through the same temperatures, from the base-rate
-        model of ``below`` (what the top RBM models). For a stack, one draw of its hidden layers per digit from
+        digits (``log_z``): the two sides of the estimate, through the same temperatures, from the same base-rate
+        model (``base_bias``). For a stack, one draw of its hidden layers per digit from
         the approximate posterior, and both sides are the variational bound on those draws, RAISE's with its
         estimate of the top RBM's log p in place of -F_top - log Z_top."""
         settings = self.plain["reverse_ais"]
@@ -194,7 +197,6 @@ class Measure:
         *directed, top = [layer.rbm for layer in layers]
         states, log_ratio = ais.dbn_posterior_draws(
             digits, directed, torch.Generator(self.device).manual_seed(self.plain["ais"]["seed"] + 2))
-        base_bias = ais.base_rate_biases(below, self.plain["ais"]["base_rate_smoothing"]).to(self.device)
         generator = torch.Generator(self.device).manual_seed(self.plain["ais"]["seed"])
         start = time.perf_counter()
         log_p = ais.raise_log_probabilities(states, *top, base_bias,
@@ -205,10 +207,10 @@ class Measure:
                                                   + float(log_ratio.mean()), 4),
                 "raise_seconds": round(time.perf_counter() - start, 2)}
 
-    def estimate_stack(self, layers: list, below: torch.Tensor) -> dict:
+    def estimate_stack(self, layers: list, base_bias: torch.Tensor) -> dict:
         """A DBN (the stack's RBMs, bottom up): AIS's log Z of the top RBM, from the base-rate model of the
         training digits' codes below it, and the average variational lower bound on log p(v)."""
-        result, temperatures = self.log_partition(layers[-1].rbm, self.plain["ais"]["schedule"], below)
+        result, temperatures = self.log_partition(layers[-1].rbm, self.plain["ais"]["schedule"], base_bias)
         generator = torch.Generator(self.device).manual_seed(self.plain["ais"]["seed"] + 1)
         samples = self.plain["dbn_bound_samples"]
         return {**_band(result),
@@ -240,19 +242,19 @@ def measure(cfg: DictConfig, run_dir: str | Path) -> dict:
     setup = Measure(cfg)
     plain = setup.plain
     sizes = [setup.train.shape[1], *trained.model.hidden_sizes]
-    below = trained.model.pretrain.get("stack_on")
+    stack_on = trained.model.pretrain.get("stack_on")
     folders = [Path(folder) for folder in run_folders.stack_layer_dirs(
-        str(run_dir), len(sizes) - 1, OmegaConf.to_container(below) if below else None, trained.preset_name,
+        str(run_dir), len(sizes) - 1, OmegaConf.to_container(stack_on) if stack_on else None, trained.preset_name,
         trained.seed, trained.paths.results_dir)]
     layers = [setup.load(folder / "layer.pt", size) for folder, size in zip(folders, sizes)]
     top = layers[-1]
     if len(layers) == 1:
-        below = setup.train
-        estimate = setup.estimate(top, plain["ais"]["schedule"])
+        base_bias = setup.base_rate(setup.train)
+        estimate = setup.estimate(top, plain["ais"]["schedule"], base_bias)
     else:  # the top RBM models the codes of the layers below: their mean activations on the training digits
-        below = torch.from_numpy(np.load(folders[-2] / "codes.npy"))
-        estimate = setup.estimate_stack(layers, below)
-    estimate.update(setup.reverse_estimate(layers, below, estimate["log_z"]))
+        base_bias = setup.base_rate(torch.from_numpy(np.load(folders[-2] / "codes.npy")))
+        estimate = setup.estimate_stack(layers, base_bias)
+    estimate.update(setup.reverse_estimate(layers, base_bias, estimate["log_z"]))
     n_hidden = top.rbm[0].shape[0]
     reported = (plain.get("reported") or {}).get(trained.model.name) or {}
     row = {
@@ -302,12 +304,13 @@ def measure_epochs(cfg: DictConfig, run_dir: str | Path) -> pd.DataFrame:
         raise FileNotFoundError(f"{layer_dir(run_dir, 1)}/epochs: no per-epoch parameters; train the layer with "
                                 f"model.pretrain.keep_epochs=true")
     setup = Measure(cfg)
+    base_bias = setup.base_rate(setup.train)
     rows = []
     for path in files:
         layer = setup.load(path, setup.train.shape[1])
         rows.append({"model": trained.model.name, "method": method_name(layer.info["settings"]),
                      "seed": trained.seed, "epoch": layer.info["epoch"],
-                     **setup.estimate(layer, setup.plain["curves"]["schedule"])})
+                     **setup.estimate(layer, setup.plain["curves"]["schedule"], base_bias)})
         print(f"epoch {rows[-1]['epoch']}: test log p(v) {rows[-1]['test_log_prob']:.2f}", flush=True)
     table = pd.DataFrame(rows)
     with atomic_path(run_dir / "likelihood_epochs.csv") as tmp:
