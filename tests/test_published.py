@@ -15,8 +15,14 @@ import torch
 import yaml
 
 from dltutorials import published
-from dltutorials.config import PROJECT_ROOT, compose, validate, validate_hmc, validate_music
-from dltutorials.fingerprints import layer_settings, music_settings, sampling_settings, training_settings
+from dltutorials.config import PROJECT_ROOT, compose, validate, validate_hmc, validate_likelihood, validate_music
+from dltutorials.fingerprints import (
+    layer_settings,
+    music_likelihood_settings,
+    music_settings,
+    sampling_settings,
+    training_settings,
+)
 from dltutorials.provenance import PACKAGE, code_digest, digest_of, file_digests, numerics_fingerprint, sources
 from dltutorials.published import KeepError, Today, keep, read_kept, write_published
 from dltutorials.results import write_table
@@ -175,6 +181,13 @@ def test_keep_replaces_only_the_runs_a_table_holds(tmp_path, plan):
     ({"dataset": "mnist_binarized"}, r"mlp.csv: runs on mnist_binarized, not the tutorial's mnist"),
     ({"code": "0" * 12}, r"mlp.csv: made by numerics code 000000000000, not this checkout's, and cannot read "
                          f"commit {COMMIT}'s code from git in "),
+    # a row holding a measurement made apart (an RNN-RBM's on whole tunes) must say which code made that too
+    ({"likelihood_numerics": "1" * 12, "likelihood_code": code_digest(), "likelihood_git_commit": COMMIT + "+dirty"},
+     r"mlp.csv: 1 rows with a measurement from a checkout with uncommitted changes \(likelihood_git_commit"),
+    ({"likelihood_numerics": "1" * 12, "likelihood_code": code_digest()},
+     r"mlp.csv: 1 rows with a measurement without a commit"),
+    ({"likelihood_numerics": "1" * 12, "likelihood_git_commit": COMMIT},
+     r"mlp.csv: 1 rows with a measurement without its numerics code \(likelihood_code\)"),
 ])
 def test_keep_refuses_a_table_that_cannot_say_which_code_made_it_and_writes_nothing(tmp_path, plan, change,
                                                                                    message):
@@ -191,6 +204,14 @@ def test_keep_refuses_a_table_that_cannot_say_which_code_made_it_and_writes_noth
     assert not folder.exists()
     if "rows" in message:
         assert str(error.value).endswith("(--seeds 1234 keeps the other seeds)"), "the bad row is seed 1235's"
+
+
+def test_keep_reads_what_the_code_of_each_run_and_each_measurement_was_made_of():
+    """A measurement made apart by other code (an RNN-RBM's likelihood_code) needs its files kept beside the run's."""
+    table = pd.DataFrame({"code": ["a" * 12, "a" * 12], "git_commit": ["1" * 40, "1" * 40],
+                          "likelihood_code": ["", "b" * 12], "likelihood_git_commit": ["", "2" * 40]})
+    assert published.made_by(table) == {("a" * 12, "1" * 40), ("b" * 12, "2" * 40)}
+    assert published.made_by(table.drop(columns=["likelihood_code", "likelihood_git_commit"])) == {("a" * 12, "1" * 40)}
 
 
 def test_keep_refuses_a_table_that_is_not_a_model_table(tmp_path, plan):
@@ -242,6 +263,25 @@ def test_todays_fingerprint_through_the_plan_is_the_one_a_run_records(plan, tabl
     assert not today(table, pd.Series({**row, "numerics": "0" * 12}))
     assert not today(table, pd.Series({**row, "seed": row["seed"] + 1, "numerics": fingerprint})), "another seed"
     assert not today(table, pd.Series({**row, "code": None, "numerics": fingerprint})), "no code, no judgement"
+
+
+def test_an_rnnrbm_runs_measurement_is_judged_with_todays_likelihood_settings(plan):
+    """A final row holding the run's measurement on whole tunes is current when that measurement's fingerprint is
+    what its stage records with today's conf/likelihood.yaml (the run's own fingerprint among it) too."""
+    row = {"model": "rnnrbm", "dataset": "nottingham", "variant": "tutorial", "seed": 1234, "row": "final",
+           "code": code_digest()}
+    today = Today(plan)
+    row["numerics"] = today.fingerprint("rnnrbm", pd.Series(row))
+    measurement = numerics_fingerprint(
+        {**music_likelihood_settings(validate_likelihood(compose(["preset=paper"], "likelihood"))),
+         "measured": row["numerics"]}, code_digest())
+    measured = {**row, "likelihood_code": code_digest(), "likelihood_numerics": measurement}
+    assert today("rnnrbm", pd.Series(measured))
+    assert today("rnnrbm", pd.Series({**row, "likelihood_numerics": float("nan")})), "not measured: its run's alone"
+    assert not today("rnnrbm", pd.Series({**measured, "likelihood_numerics": "0" * 12})), "other AIS settings"
+    assert not today("rnnrbm", pd.Series({**measured, "numerics": "0" * 12})), "another training"
+    assert not today("rnnrbm", pd.Series({**measured, "likelihood_code": "0" * 12})), "older code, files not kept"
+    assert not today("rnnrbm", pd.Series({**measured, "likelihood_code": None})), "no code, no judgement"
 
 
 def test_todays_fingerprint_changes_with_a_learning_rate_and_with_the_code(plan):
@@ -393,6 +433,25 @@ def test_a_change_to_the_piano_rolls_stales_the_rnnrbms_rows_only(tmp_path, plan
         edit(package_copy / file, old, new)
         assert judged(plan, folder, package_copy) == {**dict.fromkeys(RUNS, True), "rnnrbm": False}, file
         edit(package_copy / file, new, old)
+
+
+def test_a_change_to_ais_stales_the_rnnrbms_measured_rows_only(tmp_path, plan, package_copy):
+    """AIS makes an RNN-RBM's log-likelihood on whole tunes (the final row's measurement), not its training: the
+    final row of a measured run goes stale, its epoch rows and every other model's stay current."""
+    folder = tmp_path / "published"
+    made = sources(package_copy)
+    (folder / "code").mkdir(parents=True)
+    (folder / "code" / f"{digest_of(made)}.json").write_text(json.dumps({"files": file_digests(made)}))
+    edit(package_copy / "sampling" / "ais.py", "def ais_runs(", "def _unused() -> None:\n    pass\n\n\ndef ais_runs(")
+    today = Today(plan, folder=folder, package=package_copy)
+    code = digest_of(made)
+    final = pd.Series({**RUNS["rnnrbm"], "code": code})
+    final["numerics"] = today.fingerprint("rnnrbm", final, code)
+    measured = pd.Series({**final, "likelihood_code": code,
+                          "likelihood_numerics": today.measurement_fingerprint(final, code)})
+    epoch = pd.Series({**final, "row": "epoch", "epoch": 1})
+    assert (today("rnnrbm", final), today("rnnrbm", epoch), today("rnnrbm", measured)) == (True, True, False)
+    assert judged(plan, folder, package_copy) == dict.fromkeys(RUNS, True)
 
 
 def judged_without_files(plan, folder, package, made):

@@ -216,3 +216,12 @@ def test_the_command_marks_rows_made_by_other_numerics_code_stale(tmp_path):
     assert "25 of 29 reported numbers within the promised tolerance (conf/tutorial_table.yaml); 4 rows from code" \
         in text, "the MLP's two rows and logistic regression's two are stale"
     assert "within, stale" in outputs[2].read_text(), "the HTML page shows the same"
+
+
+def test_a_row_holding_a_measurement_is_current_when_the_measurements_code_is_todays_too():
+    """An RNN-RBM's final row holds its measurement on whole tunes, made by a job of its own (likelihood_code)."""
+    current, today = tutorial_table.made_by_code("a" * 12), {"code": "a" * 12}
+    assert current("rnnrbm", pd.Series(today))
+    assert current("rnnrbm", pd.Series({**today, "likelihood_numerics": float("nan")})), "not measured"
+    assert current("rnnrbm", pd.Series({**today, "likelihood_numerics": "1" * 12, "likelihood_code": "a" * 12}))
+    assert not current("rnnrbm", pd.Series({**today, "likelihood_numerics": "1" * 12, "likelihood_code": "b" * 12}))

@@ -22,7 +22,11 @@ numbers: its run's settings (the same model, target or variant, dataset, layer a
 configs composed today through ``dltutorials.workflow.plan.Plan``) are what its ``numerics`` fingerprinted, and
 every numerics file its run's modules import (``provenance.numerics_files_of``: the stages of its kind and the
 classes its settings name) is as it was, so a change to the RBM stales the RBM's and the DBN's rows and leaves
-the MLP's current. The table says per row how many of its seeds are current and marks the rest stale.
+the MLP's current. An RNN-RBM's final row also holds its measurement on whole tunes (``likelihood_*`` columns,
+``results.MEASURED``), made by a job of its own: that row is current when the measurement is too (its fingerprint
+with today's conf/likelihood.yaml, the files ``stages.likelihood`` imports as they were), and ``keep`` checks and
+keeps the measurement's provenance as it does the run's. The table says per row how many of its seeds are current
+and marks the rest stale.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -51,6 +55,7 @@ from dltutorials.provenance import (
     numerics_fingerprint,
     sources,
 )
+from dltutorials.results import MEASURED
 from dltutorials.workflow import layout
 from dltutorials.workflow.layout import PAPER, TUTORIAL_DATASET
 from dltutorials.workflow.plan import SAMPLER_TABLES, ImageRun, Plan
@@ -66,6 +71,7 @@ SAMPLER_STAGES = ["stages.sample"]
 MUSIC_STAGES = ["stages.music_data", "stages.music_pretrain", "stages.music"]
 IMAGE_STAGES = ["stages.data", "stages.train"]
 PRETRAINING_STAGE = "stages.pretrain"  # for a model with pretrained layers, and a pretraining-only model's rows
+MEASUREMENT_STAGE = "stages.likelihood"  # an RNN-RBM's final row's measurement on whole tunes (MEASURED columns)
 
 
 class KeepError(ValueError):
@@ -141,10 +147,13 @@ def check_keepable(path: Path, table: pd.DataFrame, plan: Plan) -> None:
         raise KeepError(f"{path}: a row without a seed")
     problems = {"without a numerics fingerprint (made before results recorded one: make it again)":
                 table["numerics"].str.strip() == "",
-                "without a commit": table["git_commit"].str.strip() == "",
-                "from a checkout with uncommitted changes (git_commit ...+dirty)":
-                table["git_commit"].str.endswith("+dirty"),
-                "from outside a git checkout (git_commit unknown)": table["git_commit"] == "unknown"}
+                **commit_problems(table["git_commit"], "")}
+    if f"{MEASURED}numerics" in table.columns:  # rows holding a measurement made apart (an RNN-RBM's whole tunes)
+        held = table[f"{MEASURED}numerics"].str.strip() != ""
+        code = table.get(f"{MEASURED}code", pd.Series("", index=table.index))
+        commit = table.get(f"{MEASURED}git_commit", pd.Series("", index=table.index))
+        problems.update({what: held & rows for what, rows in commit_problems(commit, MEASURED).items()})
+        problems[f"with a measurement without its numerics code ({MEASURED}code)"] = held & (code.str.strip() == "")
     for what, rows in problems.items():
         if rows.any():
             first = table[rows].iloc[0]
@@ -152,6 +161,25 @@ def check_keepable(path: Path, table: pd.DataFrame, plan: Plan) -> None:
             others = f" (--seeds {' '.join(clean)} keeps the other seeds)" if clean else ""
             raise KeepError(f"{path}: {rows.sum()} rows {what}, e.g. {first.get('model', '')} seed {first['seed']}; "
                             f"a kept row must name the commit and code that made it{others}")
+
+
+def made_by(table: pd.DataFrame) -> set[tuple[str, str]]:
+    """The (numerics code, commit) pairs that made a table's rows: their runs', and their measurements' where they
+    hold one (``MEASURED`` columns, empty in rows without one)."""
+    pairs = set(zip(table["code"], table["git_commit"]))
+    if f"{MEASURED}code" in table.columns:
+        pairs |= {(code, commit) for code, commit in zip(table[f"{MEASURED}code"], table[f"{MEASURED}git_commit"])
+                  if code}
+    return pairs
+
+
+def commit_problems(commit: pd.Series, prefix: str) -> dict[str, pd.Series]:
+    """The rows whose commit (the ``{prefix}git_commit`` column) cannot say which code made them, by what is wrong."""
+    whose = "with a measurement " if prefix else ""
+    return {f"{whose}without a commit": commit.str.strip() == "",
+            f"{whose}from a checkout with uncommitted changes ({prefix}git_commit ...+dirty)":
+            commit.str.endswith("+dirty"),
+            f"{whose}from outside a git checkout ({prefix}git_commit unknown)": commit == "unknown"}
 
 
 def run_keys(table: pd.DataFrame) -> list[str]:
@@ -191,7 +219,7 @@ def keep(paths: Iterable[str | Path], folder: str | Path = PUBLISHED, seeds: Ite
         tables[path] = table
     writes = {}
     for path, table in tables.items():
-        for code, commit in sorted(set(zip(table["code"], table["git_commit"]))):
+        for code, commit in sorted(made_by(table)):
             target = code_path(folder, code)
             if not target.is_file() and target not in writes:
                 writes[target] = code_files(code, commit, str(path))
@@ -312,14 +340,34 @@ class Today:
                 raise KeepError(f"{path}: cannot read what the code was made of ({error})") from None
         return self._made_of[code]
 
-    def __call__(self, table: str, row: pd.Series) -> bool:
-        numerics, code = row.get("numerics"), row.get("code")
-        if not (isinstance(numerics, str) and isinstance(code, str)) or numerics != self.fingerprint(table, row, code):
+    def measurement_fingerprint(self, row: pd.Series, code: str) -> str:
+        """The numerics fingerprint of an RNN-RBM run's measurement on whole tunes with today's settings (conf/
+        likelihood.yaml) and ``code``: what ``stages.likelihood.measure_frames`` fingerprints, the run's own
+        fingerprint among it."""
+        settings = fingerprints.music_likelihood_settings(self.plan.likelihood_config(self.preset))
+        return numerics_fingerprint({**settings, "measured": row["numerics"]}, code)
+
+    def made_today(self, numerics, code, fingerprint: Callable[[str], str | None],
+                   files: Callable[[], list[str]]) -> bool:
+        """Whether numbers fingerprinted ``numerics`` by numerics code ``code`` are what today's settings
+        (``fingerprint`` of a code) and today's ``files`` would make."""
+        if not (isinstance(numerics, str) and isinstance(code, str)) or numerics != fingerprint(code):
             return False
         if code == self.code:
             return True
-        files = self.made_of(code)
-        return files is not None and all(files.get(path) == self.files[path] for path in self.files_of(table, row))
+        made_of = self.made_of(code)
+        return made_of is not None and all(made_of.get(path) == self.files[path] for path in files())
+
+    def __call__(self, table: str, row: pd.Series) -> bool:
+        if not self.made_today(row.get("numerics"), row.get("code"), lambda code: self.fingerprint(table, row, code),
+                               lambda: self.files_of(table, row)):
+            return False
+        if table not in self.plan.music_tables or not tutorial_table.measured(row):
+            return True
+        # an RNN-RBM's final row also holds its measurement on whole tunes: stale when that would change
+        return self.made_today(row[f"{MEASURED}numerics"], row.get(f"{MEASURED}code"),
+                               lambda code: self.measurement_fingerprint(row, code),
+                               lambda: numerics_files_of([f"{PACKAGE_NAME}.{MEASUREMENT_STAGE}"], self.sources))
 
 
 def targets(settings) -> list[str]:

@@ -62,6 +62,9 @@ def rnnrbm_tutorial_trace() -> dict[int, float]:
 # What made a result (``dltutorials.stages.finish``): the numerics code's digest, the fingerprint of the code and
 # settings, the commit, the machine, the libraries. A per-epoch row carries its run's (or its layer's).
 PROVENANCE = ("code", "numerics", "git_commit", "host", "cpu", "versions")
+# An RNN-RBM's final row also holds its measurement on whole tunes (music_rows): what the run's metrics.json and its
+# likelihood.json both name comes from the latter with this prefix, its provenance too (likelihood_code, ...).
+MEASURED = "likelihood_"
 
 
 def run_provenance(result: dict) -> dict:
@@ -97,7 +100,7 @@ def music_rows(run_dir: Path, likelihood: dict | None) -> list[dict]:
     one), then the run's final row (metrics.json: valid and test monitor and one sample's accuracy, times) with,
     where the run was measured (``likelihood``, its ``likelihood.json``), the log-likelihood per frame and the expected
     accuracy on whole tunes; what both files name (provenance, device, frames: the likelihood measures whole
-    tunes, the monitor subsequences) comes from the measurement as likelihood_<name>."""
+    tunes, the monitor subsequences) comes from the measurement as likelihood_<name> (``MEASURED``)."""
     final = json.loads((run_dir / "metrics.json").read_text())
     run = {key: final[key] for key in ("model", "preset", "seed", "dataset", "variant")}
     epochs = pd.read_csv(run_dir / "epochs.csv")
@@ -107,7 +110,7 @@ def music_rows(run_dir: Path, likelihood: dict | None) -> list[dict]:
             for epoch in epochs.itertuples()]
     final = {**final, "row": "final", "epoch": final["epochs"]}
     if likelihood is not None:
-        final.update({(f"likelihood_{key}" if key in PROVENANCE or key in final else key): value
+        final.update({(f"{MEASURED}{key}" if key in PROVENANCE or key in final else key): value
                       for key, value in likelihood.items() if key not in MUSIC_RUN_KEYS})
     return [*rows, final]
 
@@ -126,7 +129,7 @@ def music_baseline_rows(measured: list[dict]) -> list[dict]:
             row.update({f"{split}_log_likelihood_per_frame": round(baseline["log_likelihood"], 4),
                         f"{split}_expected_accuracy": round(baseline["expected_accuracy"], 5),
                         f"{split}_accuracy": round(baseline["accuracy"], 5),
-                        f"likelihood_{split}_frames": baseline["frames"]})
+                        f"{MEASURED}{split}_frames": baseline["frames"]})
     return list(rows.values())
 
 

@@ -35,6 +35,7 @@ from dltutorials.atomic import atomic_path, write_text
 from dltutorials.config import CONFIG_DIR
 from dltutorials.provenance import code_digest
 from dltutorials.results import (
+    MEASURED,
     PROVENANCE,
     tutorial_monitor_trace,
     tutorial_results,
@@ -53,14 +54,21 @@ NOT_RUN, NOT_PAPER = "not run", "not the tutorial's protocol"
 # Whether a row of a model table (by the table's name) was made by today's code and settings.
 Current = Callable[[str, pd.Series], bool]
 CURRENT = "_current"  # the column build() adds to its copy of each table: the row's seed is current
-# Provenance columns read as text: a 12-digit hex digest may look like a number ("123e4567...").
-TEXT_COLUMNS = {column: str for column in PROVENANCE if column != "versions"}
+# Provenance columns read as text, a measurement's too: a 12-digit hex digest may look like a number ("123e4567...").
+TEXT_COLUMNS = {column: str for key in PROVENANCE if key != "versions" for column in (key, f"{MEASURED}{key}")}
+
+
+def measured(row: pd.Series) -> bool:
+    """Whether the row also holds a measurement made apart from its run (an RNN-RBM's on whole tunes, ``MEASURED``
+    columns), with provenance of its own."""
+    return isinstance(row.get(f"{MEASURED}numerics"), str) and bool(row[f"{MEASURED}numerics"])
 
 
 def made_by_code(code: str) -> Current:
     """Current when the row's numerics code (its ``code`` column) is ``code``, e.g. today's
-    (``provenance.code_digest()``); a row made before the digest was recorded is not."""
-    return lambda table, row: row.get("code") == code
+    (``provenance.code_digest()``), and so is its measurement's where it holds one; a row made before the digest
+    was recorded is not."""
+    return lambda table, row: row.get("code") == code and (not measured(row) or row.get(f"{MEASURED}code") == code)
 
 
 class TableError(ValueError):
