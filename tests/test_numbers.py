@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dltutorials.numbers import differences, main
 
-TABLE = ("model,preset,seed,test_error,train_seconds,git_commit,versions.torch,host,tutorial_time\n"
-         "mlp,tiny,1234,{error},{seconds},{commit},2.13.0,vm,97 min\n")
+TABLE = ("model,preset,seed,test_error,train_seconds,git_commit,versions.torch,host,tutorial_time,likelihood_code,"
+         "likelihood_git_commit\n"
+         "mlp,tiny,1234,{error},{seconds},{commit},2.13.0,vm,97 min,{commit},{commit}\n")
 
 
 def results(root, error="12.50", seconds="3.1", commit="abc", extra=None):

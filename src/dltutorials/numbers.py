@@ -15,9 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 
-# Columns that describe the circumstances of a run, not what it computed.
-CIRCUMSTANCES = re.compile(r"seconds|second$|_time$|^time|^host|^git|^date|^started|^finished|^built|^device$|"
-                           r"^versions\.|^torch_threads$|^code$|^numerics$|^n_current$|^stale$|^cpu$")
+from dltutorials.results import MEASURED
+
+# Columns that describe the circumstances of a run, or of a measurement made apart (an RNN-RBM's, MEASURED: its
+# likelihood_code, likelihood_host, ...), not what it computed.
+CIRCUMSTANCES = re.compile(rf"seconds|second$|_time$|^n_current$|^stale$|^({MEASURED})?(time|host|git|date|started|"
+                           r"finished|built|device$|versions\.|torch_threads$|code$|numerics$|cpu$)")
 PRESETS = ("tiny", "quick")
 
 
